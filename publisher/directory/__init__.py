@@ -1,0 +1,1 @@
+"""The directory: data files in, a validated model out. No Flask, no database."""

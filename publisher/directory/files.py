@@ -1,0 +1,125 @@
+"""Read the data folder's YAML files into plain values, remembering the line of every value.
+
+YAML 1.1 turns ``no``, ``on`` and ``2026-01-13`` into booleans and dates behind a volunteer's
+back; this loader keeps only ``true``/``false`` as booleans and reads dates as text, so the
+validator sees what was written. Duplicate keys are reported instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from publisher.errors import Problem
+
+SITE_FILE = "site.yaml"
+
+Path_ = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's yes/no/on/off booleans and implicit dates."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One parsed file: its plain value and the line (1-based) of every path in it."""
+
+    name: str
+    value: Any
+    lines: dict[Path_, int]
+
+    def line(self, path: Path_) -> int | None:
+        """Line of ``path``, or of its nearest parent that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+def _plain(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem],
+           name: str) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str) or not key:
+                problems.append(Problem(name, key_node.start_mark.line + 1, None, None,
+                                        "A key must be a plain word.", "Write key: value."))
+                continue
+            if key in out:
+                problems.append(Problem(
+                    name, key_node.start_mark.line + 1, None, key,
+                    f"The key {key!r} appears twice in the same block.",
+                    "Keep one of them."))
+                continue
+            out[key] = _plain(value_node, (*path, key), lines, problems, name)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, (*path, i), lines, problems, name) for i, item in enumerate(node.value)]
+    return _Loader(" ").construct_object(node)
+
+
+def read_file(path: Path, display_name: str) -> tuple[DataFile | None, list[Problem]]:
+    """Parse one YAML file; a syntax error becomes a Problem with its line."""
+    problems: list[Problem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(display_name, None, None, None,
+                              f"The file is not UTF-8 text ({exc.reason}).",
+                              "Save it as UTF-8 in your editor.")]
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return None, [Problem(display_name, mark.line + 1 if mark else None, None, None,
+                              f"This is not valid YAML: {exc.problem or exc.context}.",
+                              "Check the indentation on that line. Text that contains ': ' "
+                              "or starts with @, *, & or a quote must be put in double "
+                              "quotes, or written on the next line after '>-'.")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(display_name, None, None, None,
+                              f"This is not valid YAML: {exc}.", "")]
+    lines: dict[Path_, int] = {}
+    try:
+        value = None if node is None else _plain(node, (), lines, problems, display_name)
+    except yaml.MarkedYAMLError as exc:  # an unknown tag such as !!python/object
+        mark = exc.problem_mark
+        return None, [Problem(display_name, mark.line + 1 if mark else None, None, None,
+                              f"This value cannot be read: {exc.problem}.",
+                              "Write plain text, a list or key: value pairs; no ! tags.")]
+    return DataFile(display_name, value, lines), problems
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The YAML files of a data folder, in name order (so loads are deterministic)."""
+    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
+
+
+def fingerprint(folder: Path) -> str:
+    """Hash of every data file's name and bytes: equal fingerprints mean nothing to load."""
+    digest = hashlib.sha256()
+    for path in data_files(folder):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

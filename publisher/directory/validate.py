@@ -1,0 +1,353 @@
+"""Check the data files against the schema and build the model.
+
+Every problem is collected (not just the first), each naming the file, line, group and field
+and saying how to fix it. Unknown keys are errors, with the nearest known key suggested, so a
+typo never silently drops a fact.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.directory.files import SITE_FILE, DataFile, Path_, data_files, read_file
+from publisher.directory.model import (
+    FLAGS,
+    Category,
+    Contact,
+    Directory,
+    Group,
+    Link,
+    Meetings,
+    Place,
+    Site,
+)
+from publisher.errors import DirectoryError, Problem
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+TWITTER = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_TEXT = 10_000
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The expected shape of one value: a kind, whether it is required, and its parts."""
+
+    kind: str  # text | slug | url | language | handle | flag | list | object
+    required: bool = False
+    item: Spec | None = None
+    fields: Mapping[str, Spec] = field(default_factory=dict)
+    help: str = ""
+
+
+TEXT = Spec("text")
+PLACE_FIELDS = ("as_published", "room", "building", "street", "locality", "region", "country")
+
+GROUP = Spec("object", fields={
+    "slug": Spec("slug", required=True),
+    "name": Spec("text", required=True),
+    "description": TEXT,
+    "links": Spec("list", item=Spec("object", fields={
+        "url": Spec("url", required=True),
+        "label": Spec("text", required=True),
+    })),
+    "place": Spec("object", fields={
+        **{name: TEXT for name in PLACE_FIELDS},
+        "inferred": Spec("list", item=Spec("text")),
+    }),
+    "contact": Spec("object", fields={
+        "as_published": TEXT,
+        "name": TEXT,
+        "email_as_published": TEXT,
+        "twitter": Spec("handle"),
+    }),
+    "flags": Spec("list", item=Spec("flag")),
+    "meetings": Spec("object", fields={"frequency_as_published": TEXT}),
+    "previous_slugs": Spec("list", item=Spec("slug")),
+})
+
+GROUPS_FILE = Spec("object", fields={
+    "category": Spec("slug", required=True),
+    "groups": Spec("list", required=True, item=GROUP),
+})
+
+SITE = Spec("object", fields={
+    "title": Spec("text", required=True),
+    "description": Spec("text", required=True),
+    "language": Spec("language", required=True),
+    "categories": Spec("list", required=True, item=Spec("object", fields={
+        "slug": Spec("slug", required=True),
+        "name": Spec("text", required=True),
+        "description": TEXT,
+    })),
+})
+
+_KIND_WORDS = {
+    "text": "text",
+    "slug": "a slug",
+    "url": "a web address",
+    "language": "a language tag",
+    "handle": "a Twitter handle",
+    "flag": "a flag",
+    "list": "a list",
+    "object": "a block of key: value lines",
+}
+
+
+class _Checker:
+    """Walks one file's value against a Spec, collecting problems and a cleaned value."""
+
+    def __init__(self, data: DataFile, problems: list[Problem]) -> None:
+        self.data = data
+        self.problems = problems
+        self.group: str | None = None
+
+    def report(self, path: Path_, message: str, hint: str = "", warning: bool = False) -> None:
+        self.problems.append(Problem(self.data.name, self.data.line(path), self.group,
+                                     _field_name(path) or None, message, hint, warning))
+
+    def check(self, value: Any, spec: Spec, path: Path_) -> Any:
+        kind = spec.kind
+        if kind == "object":
+            return self._object(value, spec, path)
+        if kind == "list":
+            if not isinstance(value, list):
+                self.report(path, f"Expected a list, found {_describe(value)}.",
+                            "Write each item on its own line starting with '- '.")
+                return []
+            assert spec.item is not None
+            return [self.check(v, spec.item, (*path, i)) for i, v in enumerate(value)]
+        return self._scalar(value, spec, path)
+
+    def _object(self, value: Any, spec: Spec, path: Path_) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.report(path, f"Expected key: value lines, found {_describe(value)}.",
+                        "Indent the lines under this key.")
+            return None
+        if "slug" in value and isinstance(value["slug"], str) and spec is GROUP:
+            self.group = value["slug"]
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in spec.fields:
+                close = difflib.get_close_matches(key, list(spec.fields), n=1)
+                hint = (f"Did you mean {close[0]!r}?" if close else
+                        f"Known keys here: {', '.join(spec.fields)}.")
+                self.report((*path, key), f"Unknown key {key!r}.", hint)
+                continue
+            if item is None:
+                if spec.fields[key].required:
+                    self.report((*path, key), f"{key!r} is empty but required.",
+                                "Fill it in.")
+                continue  # an empty optional key means unknown, which is allowed
+            out[key] = self.check(item, spec.fields[key], (*path, key))
+        for key, sub in spec.fields.items():
+            if sub.required and key not in value:
+                self.report(path, f"The required key {key!r} is missing.",
+                            f"Add a line '{key}: ...'.")
+        return out
+
+    def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | None:
+        kind = spec.kind
+        if not isinstance(value, str):
+            self.report(path, f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                        "Put the value in quotes if it should be text.")
+            return None
+        text = value.strip()
+        if not text:
+            self.report(path, "This value is empty.", "Fill it in, or remove the line.")
+            return None
+        if CONTROL.search(text):
+            self.report(path, "This text has invisible control characters.",
+                        "Retype the value; copy-paste can bring them in.")
+            return None
+        if len(text) > MAX_TEXT:
+            self.report(path, f"This text is longer than {MAX_TEXT} characters.", "Shorten it.")
+            return None
+        if kind == "slug" and not SLUG.match(text):
+            self.report(path, f"{text!r} is not a slug.",
+                        "Use lower-case letters, digits and single hyphens, e.g. mad-failures.")
+            return None
+        if kind == "url" and not _is_web_address(text):
+            self.report(path, f"{text!r} is not a web address.",
+                        "Write the whole address, starting with https:// (or http://).")
+            return None
+        if kind == "language" and not LANGUAGE.match(text):
+            self.report(path, f"{text!r} is not a language tag.", "Write e.g. en-GB.")
+            return None
+        if kind == "handle" and not TWITTER.match(text):
+            self.report(path, f"{text!r} is not a Twitter handle.", "Write e.g. @stigmaresearch.")
+            return None
+        if kind == "flag" and text not in FLAGS:
+            self.report(path, f"Unknown flag {text!r}.", f"Known flags: {', '.join(FLAGS)}.")
+            return None
+        return text
+
+
+def _field_name(path: Path_) -> str:
+    """'links[0].url' for ('groups', 3, 'links', 0, 'url'): the part inside the group."""
+    if len(path) >= 2 and path[0] == "groups" and isinstance(path[1], int):
+        path = path[2:]
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the word {str(value).lower()!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "key: value lines"
+    return f"{value!r}"
+
+
+def _is_web_address(text: str) -> bool:
+    if any(c.isspace() for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _build_group(raw: dict[str, Any], category: str, source: str) -> Group:
+    place = raw.get("place")
+    contact = raw.get("contact")
+    meetings = raw.get("meetings")
+    return Group(
+        slug=raw["slug"],
+        name=raw["name"],
+        category=category,
+        description=raw.get("description"),
+        links=tuple(Link(url=link["url"], label=link["label"]) for link in raw.get("links", [])),
+        place=Place(**{**place, "inferred": tuple(place.get("inferred", ()))}) if place else None,
+        contact=Contact(**contact) if contact else None,
+        flags=tuple(raw.get("flags", ())),
+        meetings=Meetings(**meetings) if meetings else None,
+        previous_slugs=tuple(raw.get("previous_slugs", ())),
+        source=source,
+    )
+
+
+def _complete(value: Any, spec: Spec) -> bool:
+    """True when a cleaned value has every required part (nothing was dropped as invalid)."""
+    if value is None:
+        return False
+    if spec.kind == "object":
+        return all(k in value and _complete(value[k], s)
+                   for k, s in spec.fields.items() if s.required) and all(
+            _complete(v, spec.fields[k]) for k, v in value.items())
+    if spec.kind == "list":
+        assert spec.item is not None
+        return all(_complete(v, spec.item) for v in value)
+    return True
+
+
+def load_directory(folder: Path) -> Directory:
+    """Read, check and build the directory in ``folder``; raise DirectoryError listing all
+    problems (warnings included) if any error was found."""
+    directory, problems = check_directory(folder)
+    if directory is None:
+        raise DirectoryError(problems)
+    return directory
+
+
+def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
+    """Every problem in the folder, and the directory when there is no error."""
+    problems: list[Problem] = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None, [Problem(str(folder), None, None, None, "This data folder does not exist.",
+                              "Give the folder that holds site.yaml with --data.")]
+    paths = data_files(folder)
+    site_path = folder / SITE_FILE
+    if not site_path.is_file():
+        problems.append(Problem(SITE_FILE, None, None, None,
+                                "site.yaml is missing: it names the directory and its "
+                                "categories.", "Create it; see the README."))
+    site_raw: dict[str, Any] | None = None
+    if site_path.is_file():
+        data, found = read_file(site_path, SITE_FILE)
+        problems += found
+        if data is not None:
+            checker = _Checker(data, problems)
+            site_raw = checker.check(data.value, SITE, ())
+    categories: dict[str, dict[str, Any]] = {}
+    if site_raw and _complete(site_raw.get("categories", []), SITE.fields["categories"]):
+        for i, cat in enumerate(site_raw.get("categories", [])):
+            if cat["slug"] in categories:
+                problems.append(Problem(SITE_FILE, data.line(("categories", i, "slug")), None,
+                                        "slug", f"The category {cat['slug']!r} is listed twice.",
+                                        "Keep one."))
+            categories[cat["slug"]] = cat
+    groups: dict[str, list[Group]] = {slug: [] for slug in categories}
+    slug_seen: dict[str, str] = {}
+    for path in paths:
+        if path.name == SITE_FILE:
+            continue
+        name = path.name
+        data, found = read_file(path, name)
+        problems += found
+        if data is None:
+            continue
+        checker = _Checker(data, problems)
+        raw = checker.check(data.value, GROUPS_FILE, ())
+        if not raw:
+            continue
+        category = raw.get("category")
+        if category and categories and category not in categories:
+            close = difflib.get_close_matches(category, list(categories), n=1)
+            problems.append(Problem(name, data.line(("category",)), None, "category",
+                                    f"Unknown category {category!r}.",
+                                    (f"Did you mean {close[0]!r}? " if close else "")
+                                    + "Categories are listed in site.yaml."))
+            continue
+        for i, group_raw in enumerate(raw.get("groups", [])):
+            if not _complete(group_raw, GROUP) or category is None:
+                continue
+            place = group_raw.get("place") or {}
+            for j, inferred in enumerate(place.get("inferred", [])):
+                if inferred not in PLACE_FIELDS or inferred not in place:
+                    problems.append(Problem(
+                        name, data.line(("groups", i, "place", "inferred", j)),
+                        group_raw["slug"], f"place.inferred[{j}]",
+                        f"{inferred!r} is not a place field of this group.",
+                        "List only place fields that are filled in, e.g. country."))
+            line = data.line(("groups", i, "slug"))
+            for j, slug in enumerate([group_raw["slug"], *group_raw.get("previous_slugs", [])]):
+                where = f"{name}:{line}"
+                if slug in slug_seen:
+                    field_name = "slug" if j == 0 else f"previous_slugs[{j - 1}]"
+                    problems.append(Problem(
+                        name, data.line(("groups", i, "slug" if j == 0 else "previous_slugs")),
+                        group_raw["slug"], field_name,
+                        f"The slug {slug!r} is already used at {slug_seen[slug]}.",
+                        "Slugs must be unique, old ones included: choose another."))
+                slug_seen.setdefault(slug, where)
+            if category in groups:
+                groups[category].append(_build_group(group_raw, category, f"{name}:{line}"))
+    if any(not p.warning for p in problems) or site_raw is None:
+        return None, problems
+    directory = Directory(
+        site=Site(site_raw["title"], site_raw["description"], site_raw["language"]),
+        categories=tuple(
+            Category(slug=slug, name=cat["name"], position=i, description=cat.get("description"),
+                     groups=tuple(groups[slug]))
+            for i, (slug, cat) in enumerate(categories.items())
+        ),
+    )
+    return directory, problems

@@ -1,0 +1,64 @@
+"""Errors that carry where the problem is and how to fix it.
+
+They subclass ``ValueError`` (as icalendar's parsing errors do) so callers that only know
+"bad value" still catch them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning) in the data files."""
+
+    file: str
+    line: int | None
+    group: str | None
+    field: str | None
+    message: str
+    hint: str = ""
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        parts = [where]
+        if self.group:
+            parts.append(f"group {self.group!r}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        kind = "warning" if self.warning else "error"
+        text = f"{', '.join(parts)}: {kind}: {self.message}"
+        if self.hint:
+            text += f" {self.hint}"
+        return text
+
+
+class PublisherError(ValueError):
+    """Base of the errors publisher reports to people."""
+
+
+class DirectoryError(PublisherError):
+    """The data files have errors; nothing was loaded. ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if not p.warning]
+        lines = [str(p) for p in problems]
+        super().__init__(
+            f"The data has {len(errors)} error(s); nothing was loaded.\n" + "\n".join(lines)
+        )
+
+
+class MassRemovalError(PublisherError):
+    """A load would remove more than half of the groups, and was not confirmed."""
+
+    def __init__(self, removing: list[str], total: int) -> None:
+        self.removing = removing
+        super().__init__(
+            f"This load would remove {len(removing)} of {total} groups "
+            f"({', '.join(sorted(removing))}). A truncated or half-saved file can look like "
+            "this, so nothing was loaded. If the removals are meant, reload with "
+            "--confirm-removals (CLI) or confirm=removals (POST /admin/reload)."
+        )
