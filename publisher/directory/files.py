@@ -56,27 +56,44 @@ class DataFile:
         return self.lines.get(())
 
 
-def _plain(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem],
-           name: str) -> Any:
+def _plain(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], name: str
+) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str) or not key:
-                problems.append(Problem(name, key_node.start_mark.line + 1, None, None,
-                                        "A key must be a plain word.", "Write key: value."))
+                problems.append(
+                    Problem(
+                        name,
+                        key_node.start_mark.line + 1,
+                        None,
+                        None,
+                        "A key must be a plain word.",
+                        "Write key: value.",
+                    )
+                )
                 continue
             if key in out:
-                problems.append(Problem(
-                    name, key_node.start_mark.line + 1, None, key,
-                    f"The key {key!r} appears twice in the same block.",
-                    "Keep one of them."))
+                problems.append(
+                    Problem(
+                        name,
+                        key_node.start_mark.line + 1,
+                        None,
+                        key,
+                        f"The key {key!r} appears twice in the same block.",
+                        "Keep one of them.",
+                    )
+                )
                 continue
             out[key] = _plain(value_node, (*path, key), lines, problems, name)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, i), lines, problems, name) for i, item in enumerate(node.value)]
+        return [
+            _plain(item, (*path, i), lines, problems, name) for i, item in enumerate(node.value)
+        ]
     return _Loader(" ").construct_object(node)
 
 
@@ -86,29 +103,51 @@ def read_file(path: Path, display_name: str) -> tuple[DataFile | None, list[Prob
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Problem(display_name, None, None, None,
-                              f"The file is not UTF-8 text ({exc.reason}).",
-                              "Save it as UTF-8 in your editor.")]
+        return None, [
+            Problem(
+                display_name,
+                None,
+                None,
+                None,
+                f"The file is not UTF-8 text ({exc.reason}).",
+                "Save it as UTF-8 in your editor.",
+            )
+        ]
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        return None, [Problem(display_name, mark.line + 1 if mark else None, None, None,
-                              f"This is not valid YAML: {exc.problem or exc.context}.",
-                              "Check the indentation on that line. Text that contains ': ' "
-                              "or starts with @, *, & or a quote must be put in double "
-                              "quotes, or written on the next line after '>-'.")]
+        return None, [
+            Problem(
+                display_name,
+                mark.line + 1 if mark else None,
+                None,
+                None,
+                f"This is not valid YAML: {exc.problem or exc.context}.",
+                "Check the indentation on that line. Text that contains ': ' "
+                "or starts with @, *, & or a quote must be put in double "
+                "quotes, or written on the next line after '>-'.",
+            )
+        ]
     except yaml.YAMLError as exc:
-        return None, [Problem(display_name, None, None, None,
-                              f"This is not valid YAML: {exc}.", "")]
+        return None, [
+            Problem(display_name, None, None, None, f"This is not valid YAML: {exc}.", "")
+        ]
     lines: dict[Path_, int] = {}
     try:
         value = None if node is None else _plain(node, (), lines, problems, display_name)
     except yaml.MarkedYAMLError as exc:  # an unknown tag such as !!python/object
         mark = exc.problem_mark
-        return None, [Problem(display_name, mark.line + 1 if mark else None, None, None,
-                              f"This value cannot be read: {exc.problem}.",
-                              "Write plain text, a list or key: value pairs; no ! tags.")]
+        return None, [
+            Problem(
+                display_name,
+                mark.line + 1 if mark else None,
+                None,
+                None,
+                f"This value cannot be read: {exc.problem}.",
+                "Write plain text, a list or key: value pairs; no ! tags.",
+            )
+        ]
     return DataFile(display_name, value, lines), problems
 
 

@@ -50,44 +50,72 @@ class Spec:
 TEXT = Spec("text")
 PLACE_FIELDS = ("as_published", "room", "building", "street", "locality", "region", "country")
 
-GROUP = Spec("object", fields={
-    "slug": Spec("slug", required=True),
-    "name": Spec("text", required=True),
-    "description": TEXT,
-    "links": Spec("list", item=Spec("object", fields={
-        "url": Spec("url", required=True),
-        "label": Spec("text", required=True),
-    })),
-    "place": Spec("object", fields={
-        **{name: TEXT for name in PLACE_FIELDS},
-        "inferred": Spec("list", item=Spec("text")),
-    }),
-    "contact": Spec("object", fields={
-        "as_published": TEXT,
-        "name": TEXT,
-        "email_as_published": TEXT,
-        "twitter": Spec("handle"),
-    }),
-    "flags": Spec("list", item=Spec("flag")),
-    "meetings": Spec("object", fields={"frequency_as_published": TEXT}),
-    "previous_slugs": Spec("list", item=Spec("slug")),
-})
-
-GROUPS_FILE = Spec("object", fields={
-    "category": Spec("slug", required=True),
-    "groups": Spec("list", required=True, item=GROUP),
-})
-
-SITE = Spec("object", fields={
-    "title": Spec("text", required=True),
-    "description": Spec("text", required=True),
-    "language": Spec("language", required=True),
-    "categories": Spec("list", required=True, item=Spec("object", fields={
+GROUP = Spec(
+    "object",
+    fields={
         "slug": Spec("slug", required=True),
         "name": Spec("text", required=True),
         "description": TEXT,
-    })),
-})
+        "links": Spec(
+            "list",
+            item=Spec(
+                "object",
+                fields={
+                    "url": Spec("url", required=True),
+                    "label": Spec("text", required=True),
+                },
+            ),
+        ),
+        "place": Spec(
+            "object",
+            fields={
+                **{name: TEXT for name in PLACE_FIELDS},
+                "inferred": Spec("list", item=Spec("text")),
+            },
+        ),
+        "contact": Spec(
+            "object",
+            fields={
+                "as_published": TEXT,
+                "name": TEXT,
+                "email_as_published": TEXT,
+                "twitter": Spec("handle"),
+            },
+        ),
+        "flags": Spec("list", item=Spec("flag")),
+        "meetings": Spec("object", fields={"frequency_as_published": TEXT}),
+        "previous_slugs": Spec("list", item=Spec("slug")),
+    },
+)
+
+GROUPS_FILE = Spec(
+    "object",
+    fields={
+        "category": Spec("slug", required=True),
+        "groups": Spec("list", required=True, item=GROUP),
+    },
+)
+
+SITE = Spec(
+    "object",
+    fields={
+        "title": Spec("text", required=True),
+        "description": Spec("text", required=True),
+        "language": Spec("language", required=True),
+        "categories": Spec(
+            "list",
+            required=True,
+            item=Spec(
+                "object",
+                fields={
+                    "slug": Spec("slug", required=True),
+                    "name": Spec("text", required=True),
+                    "description": TEXT,
+                },
+            ),
+        ),
+    },
+)
 
 _KIND_WORDS = {
     "text": "text",
@@ -110,8 +138,17 @@ class _Checker:
         self.group: str | None = None
 
     def report(self, path: Path_, message: str, hint: str = "", warning: bool = False) -> None:
-        self.problems.append(Problem(self.data.name, self.data.line(path), self.group,
-                                     _field_name(path) or None, message, hint, warning))
+        self.problems.append(
+            Problem(
+                self.data.name,
+                self.data.line(path),
+                self.group,
+                _field_name(path) or None,
+                message,
+                hint,
+                warning,
+            )
+        )
 
     def check(self, value: Any, spec: Spec, path: Path_) -> Any:
         kind = spec.kind
@@ -119,8 +156,11 @@ class _Checker:
             return self._object(value, spec, path)
         if kind == "list":
             if not isinstance(value, list):
-                self.report(path, f"Expected a list, found {_describe(value)}.",
-                            "Write each item on its own line starting with '- '.")
+                self.report(
+                    path,
+                    f"Expected a list, found {_describe(value)}.",
+                    "Write each item on its own line starting with '- '.",
+                )
                 return []
             assert spec.item is not None
             return [self.check(v, spec.item, (*path, i)) for i, v in enumerate(value)]
@@ -128,8 +168,11 @@ class _Checker:
 
     def _object(self, value: Any, spec: Spec, path: Path_) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.report(path, f"Expected key: value lines, found {_describe(value)}.",
-                        "Indent the lines under this key.")
+            self.report(
+                path,
+                f"Expected key: value lines, found {_describe(value)}.",
+                "Indent the lines under this key.",
+            )
             return None
         if "slug" in value and isinstance(value["slug"], str) and spec is GROUP:
             self.group = value["slug"]
@@ -137,46 +180,61 @@ class _Checker:
         for key, item in value.items():
             if key not in spec.fields:
                 close = difflib.get_close_matches(key, list(spec.fields), n=1)
-                hint = (f"Did you mean {close[0]!r}?" if close else
-                        f"Known keys here: {', '.join(spec.fields)}.")
+                hint = (
+                    f"Did you mean {close[0]!r}?"
+                    if close
+                    else f"Known keys here: {', '.join(spec.fields)}."
+                )
                 self.report((*path, key), f"Unknown key {key!r}.", hint)
                 continue
             if item is None:
                 if spec.fields[key].required:
-                    self.report((*path, key), f"{key!r} is empty but required.",
-                                "Fill it in.")
+                    self.report((*path, key), f"{key!r} is empty but required.", "Fill it in.")
                 continue  # an empty optional key means unknown, which is allowed
             out[key] = self.check(item, spec.fields[key], (*path, key))
         for key, sub in spec.fields.items():
             if sub.required and key not in value:
-                self.report(path, f"The required key {key!r} is missing.",
-                            f"Add a line '{key}: ...'.")
+                self.report(
+                    path, f"The required key {key!r} is missing.", f"Add a line '{key}: ...'."
+                )
         return out
 
     def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | None:
         kind = spec.kind
         if not isinstance(value, str):
-            self.report(path, f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
-                        "Put the value in quotes if it should be text.")
+            self.report(
+                path,
+                f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                "Put the value in quotes if it should be text.",
+            )
             return None
         text = value.strip()
         if not text:
             self.report(path, "This value is empty.", "Fill it in, or remove the line.")
             return None
         if CONTROL.search(text):
-            self.report(path, "This text has invisible control characters.",
-                        "Retype the value; copy-paste can bring them in.")
+            self.report(
+                path,
+                "This text has invisible control characters.",
+                "Retype the value; copy-paste can bring them in.",
+            )
             return None
         if len(text) > MAX_TEXT:
             self.report(path, f"This text is longer than {MAX_TEXT} characters.", "Shorten it.")
             return None
         if kind == "slug" and not SLUG.match(text):
-            self.report(path, f"{text!r} is not a slug.",
-                        "Use lower-case letters, digits and single hyphens, e.g. mad-failures.")
+            self.report(
+                path,
+                f"{text!r} is not a slug.",
+                "Use lower-case letters, digits and single hyphens, e.g. mad-failures.",
+            )
             return None
         if kind == "url" and not _is_web_address(text):
-            self.report(path, f"{text!r} is not a web address.",
-                        "Write the whole address, starting with https:// (or http://).")
+            self.report(
+                path,
+                f"{text!r} is not a web address.",
+                "Write the whole address, starting with https:// (or http://).",
+            )
             return None
         if kind == "language" and not LANGUAGE.match(text):
             self.report(path, f"{text!r} is not a language tag.", "Write e.g. en-GB.")
@@ -248,9 +306,9 @@ def _complete(value: Any, spec: Spec) -> bool:
     if value is None:
         return False
     if spec.kind == "object":
-        return all(k in value and _complete(value[k], s)
-                   for k, s in spec.fields.items() if s.required) and all(
-            _complete(v, spec.fields[k]) for k, v in value.items())
+        return all(
+            k in value and _complete(value[k], s) for k, s in spec.fields.items() if s.required
+        ) and all(_complete(v, spec.fields[k]) for k, v in value.items())
     if spec.kind == "list":
         assert spec.item is not None
         return all(_complete(v, spec.item) for v in value)
@@ -271,14 +329,29 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
     problems: list[Problem] = []
     folder = Path(folder)
     if not folder.is_dir():
-        return None, [Problem(str(folder), None, None, None, "This data folder does not exist.",
-                              "Give the folder that holds site.yaml with --data.")]
+        return None, [
+            Problem(
+                str(folder),
+                None,
+                None,
+                None,
+                "This data folder does not exist.",
+                "Give the folder that holds site.yaml with --data.",
+            )
+        ]
     paths = data_files(folder)
     site_path = folder / SITE_FILE
     if not site_path.is_file():
-        problems.append(Problem(SITE_FILE, None, None, None,
-                                "site.yaml is missing: it names the directory and its "
-                                "categories.", "Create it; see the README."))
+        problems.append(
+            Problem(
+                SITE_FILE,
+                None,
+                None,
+                None,
+                "site.yaml is missing: it names the directory and its categories.",
+                "Create it; see the README.",
+            )
+        )
     site_raw: dict[str, Any] | None = None
     if site_path.is_file():
         data, found = read_file(site_path, SITE_FILE)
@@ -290,9 +363,16 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
     if site_raw and _complete(site_raw.get("categories", []), SITE.fields["categories"]):
         for i, cat in enumerate(site_raw.get("categories", [])):
             if cat["slug"] in categories:
-                problems.append(Problem(SITE_FILE, data.line(("categories", i, "slug")), None,
-                                        "slug", f"The category {cat['slug']!r} is listed twice.",
-                                        "Keep one."))
+                problems.append(
+                    Problem(
+                        SITE_FILE,
+                        data.line(("categories", i, "slug")),
+                        None,
+                        "slug",
+                        f"The category {cat['slug']!r} is listed twice.",
+                        "Keep one.",
+                    )
+                )
             categories[cat["slug"]] = cat
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
     slug_seen: dict[str, str] = {}
@@ -311,10 +391,17 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
         category = raw.get("category")
         if category and categories and category not in categories:
             close = difflib.get_close_matches(category, list(categories), n=1)
-            problems.append(Problem(name, data.line(("category",)), None, "category",
-                                    f"Unknown category {category!r}.",
-                                    (f"Did you mean {close[0]!r}? " if close else "")
-                                    + "Categories are listed in site.yaml."))
+            problems.append(
+                Problem(
+                    name,
+                    data.line(("category",)),
+                    None,
+                    "category",
+                    f"Unknown category {category!r}.",
+                    (f"Did you mean {close[0]!r}? " if close else "")
+                    + "Categories are listed in site.yaml.",
+                )
+            )
             continue
         for i, group_raw in enumerate(raw.get("groups", [])):
             if not _complete(group_raw, GROUP) or category is None:
@@ -322,21 +409,31 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
             place = group_raw.get("place") or {}
             for j, inferred in enumerate(place.get("inferred", [])):
                 if inferred not in PLACE_FIELDS or inferred not in place:
-                    problems.append(Problem(
-                        name, data.line(("groups", i, "place", "inferred", j)),
-                        group_raw["slug"], f"place.inferred[{j}]",
-                        f"{inferred!r} is not a place field of this group.",
-                        "List only place fields that are filled in, e.g. country."))
+                    problems.append(
+                        Problem(
+                            name,
+                            data.line(("groups", i, "place", "inferred", j)),
+                            group_raw["slug"],
+                            f"place.inferred[{j}]",
+                            f"{inferred!r} is not a place field of this group.",
+                            "List only place fields that are filled in, e.g. country.",
+                        )
+                    )
             line = data.line(("groups", i, "slug"))
             for j, slug in enumerate([group_raw["slug"], *group_raw.get("previous_slugs", [])]):
                 where = f"{name}:{line}"
                 if slug in slug_seen:
                     field_name = "slug" if j == 0 else f"previous_slugs[{j - 1}]"
-                    problems.append(Problem(
-                        name, data.line(("groups", i, "slug" if j == 0 else "previous_slugs")),
-                        group_raw["slug"], field_name,
-                        f"The slug {slug!r} is already used at {slug_seen[slug]}.",
-                        "Slugs must be unique, old ones included: choose another."))
+                    problems.append(
+                        Problem(
+                            name,
+                            data.line(("groups", i, "slug" if j == 0 else "previous_slugs")),
+                            group_raw["slug"],
+                            field_name,
+                            f"The slug {slug!r} is already used at {slug_seen[slug]}.",
+                            "Slugs must be unique, old ones included: choose another.",
+                        )
+                    )
                 slug_seen.setdefault(slug, where)
             if category in groups:
                 groups[category].append(_build_group(group_raw, category, f"{name}:{line}"))
@@ -345,8 +442,13 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
     directory = Directory(
         site=Site(site_raw["title"], site_raw["description"], site_raw["language"]),
         categories=tuple(
-            Category(slug=slug, name=cat["name"], position=i, description=cat.get("description"),
-                     groups=tuple(groups[slug]))
+            Category(
+                slug=slug,
+                name=cat["name"],
+                position=i,
+                description=cat.get("description"),
+                groups=tuple(groups[slug]),
+            )
             for i, (slug, cat) in enumerate(categories.items())
         ),
     )

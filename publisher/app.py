@@ -1,0 +1,88 @@
+"""create_app(config=None): settings, the publisher, the watcher and the blueprints."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from publisher.config import load_settings
+from publisher.errors import PublisherError
+from publisher.publish import Clock, Publisher, utc_now
+from publisher.watch import Watcher
+from publisher.web import admin, documents, health
+
+log = logging.getLogger("publisher")
+access_log = logging.getLogger("publisher.access")
+
+
+def _load(publisher: Publisher) -> None:
+    """Load the data; a refusal is logged with the checker's message and changes nothing."""
+    try:
+        publisher.reload()
+    except PublisherError as exc:
+        log.error("The data was not loaded; still serving the last good publication.\n%s", exc)
+
+
+def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) -> Flask:
+    """Build the app. ``config`` overrides settings (keys as in publisher.config.SETTINGS);
+    ``clock`` gives the time changes are recorded at (tests pass their own).
+
+    The stored publication is served from the first request; the data is (re)loaded at start,
+    in the background when a publication already exists, so the server answers at once.
+    """
+    settings = load_settings(config)
+    app = Flask(__name__, static_folder=None)
+    publisher = Publisher(settings, clock)
+    app.extensions["publisher"] = publisher
+    if publisher.current:
+        threading.Thread(
+            target=_load, args=(publisher,), name="publisher-load", daemon=True
+        ).start()
+    else:
+        _load(publisher)
+    if settings.watch:
+        watcher = Watcher(
+            publisher.data, lambda: _load(publisher), settings.watch_interval, settings.watch_settle
+        )
+        watcher.start()
+        app.extensions["publisher.watcher"] = watcher
+    if settings.access_log:
+        _log_requests(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(documents.bp)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop the watcher and close the database (tests and graceful shutdown)."""
+    watcher = app.extensions.pop("publisher.watcher", None)
+    if watcher is not None:
+        watcher.stop()
+    app.extensions["publisher"].close()
+
+
+def _log_requests(app: Flask) -> None:
+    """One line per request, without IP address or Referer (privacy by default)."""
+
+    @app.before_request
+    def start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def done(response: Response) -> Response:
+        took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access_log.info(
+            "%s %s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            response.content_length or 0,
+            took,
+        )
+        return response

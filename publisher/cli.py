@@ -1,0 +1,140 @@
+"""The ``publisher`` command: check, reload, serve, build."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from publisher.config import SETTINGS, load_settings
+from publisher.directory.validate import check_directory
+from publisher.errors import PublisherError
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - returns config.Settings
+    overrides = {}
+    if getattr(args, "data", None):
+        overrides["data"] = args.data
+    if getattr(args, "database", None):
+        overrides["database"] = args.database
+    return load_settings(overrides)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the data folder; print every problem; exit 1 if any is an error."""
+    folder = Path(args.data or load_settings().data)
+    directory, problems = check_directory(folder)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if directory is None:
+        errors = sum(not p.warning for p in problems)
+        print(
+            f"{folder}: {errors} error(s). Nothing can be published until they are fixed.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"{folder}: OK, {len(directory.groups)} groups in {len(directory.categories)} categories."
+    )
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Load the data into the database and publish it; a running server picks it up."""
+    from publisher.publish import Publisher
+
+    publisher = Publisher(_settings(args))
+    try:
+        result = publisher.reload(confirm_removals=args.confirm_removals)
+    except PublisherError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        publisher.close()
+    print(result)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve under granian, the production WSGI server (README: "Why granian")."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    for name, value in (
+        ("DATA", args.data),
+        ("DATABASE", args.database),
+        ("HOST", args.host),
+        ("PORT", args.port),
+    ):
+        if value is not None:
+            os.environ[f"PUBLISHER_{name}"] = str(value)
+    settings = load_settings()
+    # Fail here, with a plain message, rather than inside a worker process.
+    if not Path(settings.data).is_dir():
+        print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
+        return 1
+    Granian(
+        "publisher.wsgi:app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=settings.threads,
+        log_access=False,  # our own access log has no IP address or Referer
+    ).serve()
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print every setting with its value now (secrets hidden)."""
+    settings = load_settings()
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name.lower())
+        if setting.secret and value:
+            value = "(set)"
+        print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="publisher", description="Publish a community directory as pages and feeds."
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def data_args(p: argparse.ArgumentParser, database: bool = True) -> None:
+        p.add_argument("--data", help="data folder (default: PUBLISHER_DATA or ./data)")
+        if database:
+            p.add_argument("--database", help="SQLite file (default: PUBLISHER_DATABASE)")
+
+    p = sub.add_parser("check", help="validate the data files and list every problem")
+    data_args(p, database=False)
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("reload", help="load the data and publish it now")
+    data_args(p)
+    p.add_argument(
+        "--confirm-removals",
+        action="store_true",
+        help="allow a load that removes more than half of the groups",
+    )
+    p.set_defaults(func=cmd_reload)
+    p = sub.add_parser("serve", help="serve the directory over HTTP")
+    data_args(p)
+    p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: 8000)")
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("settings", help="show every PUBLISHER_* setting and its value")
+    p.set_defaults(func=cmd_settings)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

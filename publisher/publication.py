@@ -1,0 +1,297 @@
+"""Every document the service serves, rendered once per data change: bytes, ETag, type.
+
+``build`` lists every document with a key made of its inputs; a document whose key has not
+changed since the previous build is reused as it is, so a one-field edit re-renders only the
+documents that show that group (its page, its category's and the all-groups documents, the
+changes feed). Nothing here runs per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from publisher.directory.model import Directory
+from publisher.render import changes, html, jsonfeed, opml, xml_feeds
+from publisher.render.common import (
+    FORMATS,
+    HTML_TYPE,
+    OPML_TYPE,
+    Item,
+    Site,
+    feeds_of,
+    group_path,
+    items_of,
+    rfc3339,
+)
+from publisher.store.history import History
+
+NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
+STATIC = html.TEMPLATES / "static"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One document as served: status, type, bytes, strong ETag, Last-Modified."""
+
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+    etag: str
+    last_modified: datetime
+    key: str
+    location: str | None = None
+
+    @property
+    def is_feed(self) -> bool:
+        return self.path.startswith("/feeds")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A document to be: its inputs' key, how to render it, and when its inputs last changed."""
+
+    path: str
+    content_type: str
+    key: str
+    render: Callable[[], bytes]
+    changed: datetime
+    status: int = 200
+    location: str | None = None
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@cache
+def render_version() -> str:
+    """Hash of the renderers and templates: new code re-renders every document once."""
+    root = Path(__file__).resolve().parent
+    files = sorted([*root.joinpath("render").glob("*.py"), *html.TEMPLATES.rglob("*.*")])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _item_key(item: Item) -> tuple[object, ...]:
+    e = item.entry
+    return (
+        e.entry_id,
+        e.fingerprint,
+        rfc3339(e.published),
+        rfc3339(e.updated),
+        e.slug,
+        item.category.slug,
+        item.category.name,
+    )
+
+
+def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
+    """Every document of the directory, in a fixed order."""
+    base = _key(render_version(), site)
+    items = items_of(directory, history)
+    item_keys = {item.group.slug: _item_key(item) for item in items}
+    feeds = feeds_of(directory, history, site)
+    by_category = {
+        c.slug: [i for i in items if i.category.slug == c.slug] for c in directory.categories
+    }
+    names = {c.slug: c.name for c in directory.categories}
+    common = {"site": site, "rfc3339": rfc3339}
+
+    for feed in feeds:
+        key = _key(
+            base, feed.key, feed.title, feed.updated, [item_keys[i.group.slug] for i in feed.items]
+        )
+        yield Spec(
+            feed.path("atom"),
+            FORMATS["atom"],
+            key,
+            lambda f=feed: xml_feeds.atom(f, site),
+            feed.updated,
+        )
+        yield Spec(
+            feed.path("rss"),
+            FORMATS["rss"],
+            key,
+            lambda f=feed: xml_feeds.rss(f, site),
+            feed.updated,
+        )
+        yield Spec(
+            feed.path("json"),
+            FORMATS["json"],
+            key,
+            lambda f=feed: jsonfeed.render(f, site),
+            feed.updated,
+        )
+        yield Spec(
+            feed.subscribe_path,
+            HTML_TYPE,
+            _key(base, feed.key, feed.title),
+            lambda f=feed: html.page("subscribe.html", feed=f, alternates=[f], **common),
+            history.created,
+        )
+        if feed.category is not None:
+            mine = by_category[feed.key]
+            yield Spec(
+                feed.page_path,
+                HTML_TYPE,
+                _key(base, feed.key, feed.title, [item_keys[i.group.slug] for i in mine]),
+                lambda f=feed, m=mine: html.page(
+                    "category.html", feed=f, items=m, alternates=[f], **common
+                ),
+                feed.updated,
+            )
+    newest = history.newest()
+    yield Spec(
+        changes.PATH,
+        FORMATS["atom"],
+        _key(base, [c.id for c in history.changes], names),
+        lambda: changes.render(history.changes, names, newest, site),
+        newest,
+    )
+    yield Spec(
+        opml.PATH,
+        OPML_TYPE,
+        _key(base, [(f.key, f.title, f.updated) for f in feeds]),
+        lambda: opml.render(feeds, site),
+        newest,
+    )
+    yield Spec(
+        "/",
+        HTML_TYPE,
+        _key(base, names, list(item_keys.values())),
+        lambda: html.page(
+            "home.html",
+            feeds=feeds,
+            by_category=by_category,
+            counts={k: len(v) for k, v in by_category.items()},
+            alternates=[feeds[0]],
+            **common,
+        ),
+        newest,
+    )
+    feed_of = {f.key: f for f in feeds}
+    for item in items:
+        feed = feed_of[item.category.slug]
+        yield Spec(
+            item.page_path,
+            HTML_TYPE,
+            _key(base, item_keys[item.group.slug]),
+            lambda i=item, f=feed: html.page(
+                "group.html", item=i, feed=f, alternates=[f], **common
+            ),
+            item.entry.updated,
+        )
+    yield from _moved_and_gone(history, site, base, common)
+    yield Spec(
+        NOT_FOUND,
+        HTML_TYPE,
+        _key(base, "404"),
+        lambda: html.page(
+            "error.html",
+            heading="Page not found",
+            alternates=[],
+            message="There is no page at this address. It may have been typed wrongly.",
+            **common,
+        ),
+        history.created,
+        status=404,
+    )
+    for path in sorted(STATIC.iterdir()):
+        data = path.read_bytes()
+        yield Spec(
+            f"/static/{path.name}",
+            STATIC_TYPES.get(path.suffix, "text/plain"),
+            _key(data),
+            lambda d=data: d,
+            history.created,
+        )
+
+
+def _moved_and_gone(
+    history: History, site: Site, base: str, common: Mapping[str, object]
+) -> Iterator[Spec]:
+    """301 from every old slug of a present group; 410 for every slug of a removed one."""
+    entries = history.by_id()
+    for slug, entry_id in sorted(history.slugs.items()):
+        entry = entries[entry_id]
+        if entry.removed is not None:
+            yield Spec(
+                group_path(slug),
+                HTML_TYPE,
+                _key(base, "gone", entry.name),
+                lambda e=entry: html.page(
+                    "error.html",
+                    heading="This group has been removed",
+                    message=f"{e.name} is no longer listed in this directory.",
+                    alternates=[],
+                    **common,
+                ),
+                entry.removed,
+                status=410,
+            )
+        elif slug != entry.slug:
+            target = group_path(entry.slug)
+            yield Spec(
+                group_path(slug),
+                HTML_TYPE,
+                _key(base, "moved", target),
+                lambda t=target: html.page(
+                    "error.html",
+                    heading="This page has moved",
+                    message=f"It is now at {site.url(t)}.",
+                    alternates=[],
+                    **common,
+                ),
+                entry.updated,
+                status=301,
+                location=site.url(target),
+            )
+
+
+def etag_of(body: bytes) -> str:
+    """Strong ETag (RFC 9110 §8.8.3): a hash of the exact bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def build(
+    directory: Directory,
+    history: History,
+    site: Site,
+    previous: Mapping[str, Publication],
+    now: datetime,
+) -> tuple[dict[str, Publication], int]:
+    """Render what changed; reuse the rest. Returns the publications and how many were
+    rendered.
+
+    Last-Modified is the newest change of the document's inputs. Should the bytes change with
+    no such change (a setting or the code changed), it becomes ``now``, so a client's
+    If-Modified-Since can never hide new bytes.
+    """
+    out: dict[str, Publication] = {}
+    rendered = 0
+    for spec in specs(directory, history, site):
+        old = previous.get(spec.path)
+        if old is not None and old.key == spec.key:
+            out[spec.path] = old
+            continue
+        body = spec.render()
+        rendered += 1
+        etag = etag_of(body)
+        modified = spec.changed
+        if old is not None and old.etag == etag:
+            modified = old.last_modified
+        elif old is not None and old.last_modified >= modified:
+            modified = now.replace(microsecond=0)
+        out[spec.path] = Publication(
+            spec.path, spec.status, spec.content_type, body, etag, modified, spec.key, spec.location
+        )
+    return out, rendered

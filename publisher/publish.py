@@ -1,0 +1,143 @@
+"""Load the data folder and publish it: validate, record history, render, store, swap.
+
+One ``Publisher`` per process. A load is one database transaction (history, changes and the
+new publication together), and the served publication is swapped only after it commits:
+invalid data, a refused mass removal or a crash mid-way leave the last good one in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from publisher.config import Settings
+from publisher.directory import files
+from publisher.directory.validate import load_directory
+from publisher.publication import Publication, build, render_version
+from publisher.render.common import Site
+from publisher.store import history
+from publisher.store import publications as stored
+from publisher.store.db import connect, transaction
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load did: entry changes recorded, documents rendered, or nothing to do."""
+
+    changes: int
+    rendered: int
+    unchanged: bool = False
+
+    def __str__(self) -> str:
+        if self.unchanged:
+            return "The data has not changed since the last load; nothing to do."
+        return f"Loaded: {self.changes} change(s) recorded, {self.rendered} document(s) rendered."
+
+
+class Publisher:
+    """Holds the database connection and the publication this process serves."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.monotonic = monotonic
+        self.data = Path(settings.data)
+        self.conn = connect(settings.database)
+        self._lock = threading.RLock()
+        self.current: dict[str, Publication] = stored.load_all(self.conn)
+        self.generation = stored.generation(self.conn)
+        self._checked = monotonic()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _state(self) -> str:
+        """Fingerprint of everything a load depends on: files, settings that show, code."""
+        s = self.settings
+        parts = (
+            files.fingerprint(self.data),
+            s.base_url,
+            s.name,
+            s.feed_max_entries,
+            render_version(),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def site(self, directory_site, tag_base: str) -> Site:  # noqa: ANN001 - model.Site
+        return Site(
+            base=self.settings.base,
+            publisher=self.settings.name,
+            title=directory_site.title,
+            description=directory_site.description,
+            language=directory_site.language,
+            hubs=(),
+            feed_max_entries=self.settings.feed_max_entries,
+            tag_base=tag_base,
+        )
+
+    def reload(self, confirm_removals: bool = False) -> LoadResult:
+        """Load the data folder. Raises DirectoryError or MassRemovalError, changing nothing."""
+        with self._lock:
+            state = self._state()
+            row = self.conn.execute(
+                "SELECT data_fingerprint FROM loads ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            if row and row[0] == state and self.current:
+                self.refresh(force=True)
+                return LoadResult(0, 0, unchanged=True)
+            directory = load_directory(self.data)
+            now = self.clock()
+            with transaction(self.conn):
+                self.current = stored.load_all(self.conn)  # another process may have written
+                base = history.tag_base(
+                    self.conn, self.settings.tag_authority, self.settings.base_url, now
+                )
+                count = history.record(self.conn, directory, now, base, confirm_removals)
+                view = history.read(self.conn, self.settings.feed_max_entries)
+                pubs, rendered = build(
+                    directory, view, self.site(directory.site, base), self.current, now
+                )
+                stored.save(self.conn, pubs, self.current)
+                cur = self.conn.execute(
+                    "INSERT INTO loads (at, data_fingerprint, changes) VALUES (?, ?, ?)",
+                    (history.format_time(now), state, count),
+                )
+            self.current = pubs
+            self.generation = cur.lastrowid or 0
+            result = LoadResult(count, rendered)
+            log.info("%s", result)
+            return result
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up a publication another process (``publisher reload``) wrote.
+
+        Looks at most once per REFRESH_INTERVAL, so serving stays a dictionary look-up.
+        """
+        now = self.monotonic()
+        if not force and now - self._checked < self.settings.refresh_interval:
+            return
+        with self._lock:
+            self._checked = now
+            generation = stored.generation(self.conn)
+            if generation != self.generation:
+                self.current = stored.load_all(self.conn)
+                self.generation = generation

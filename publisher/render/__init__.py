@@ -1,0 +1,1 @@
+"""Pure renderers: (directory, history, site) -> bytes. See README.md in this folder."""

@@ -1,0 +1,153 @@
+"""What every renderer shares: the site's settings, the published items, URLs and HTML bits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from markupsafe import Markup, escape
+
+from publisher.directory.model import FLAGS, Category, Directory, Group
+from publisher.store.history import Entry, History
+
+FORMATS = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+OPML_TYPE = "text/x-opml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+GENERATOR = "publisher"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Settings and directory facts every document shows."""
+
+    base: str
+    publisher: str
+    title: str
+    description: str
+    language: str
+    hubs: tuple[str, ...]
+    feed_max_entries: int
+    tag_base: str
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@dataclass(frozen=True)
+class Item:
+    """A present group with its history: one entry in feeds, one row on pages."""
+
+    group: Group
+    category: Category
+    entry: Entry
+
+    @property
+    def page_path(self) -> str:
+        return group_path(self.group.slug)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One feed (or its page): the whole directory or one category."""
+
+    key: str  # "all" or a category slug
+    title: str
+    category: Category | None
+    items: tuple[Item, ...]  # newest change first, at most feed_max_entries
+    updated: datetime
+
+    def path(self, fmt: str) -> str:
+        return f"/feeds/{self.key}.{fmt}"
+
+    @property
+    def page_path(self) -> str:
+        return "/" if self.category is None else category_path(self.key)
+
+    def description(self, site_title: str) -> str:
+        what = "all groups" if self.category is None else f"the groups in {self.category.name}"
+        return f"New and changed entries for {what} in {site_title}."
+
+    @property
+    def subscribe_path(self) -> str:
+        return "/subscribe/" if self.category is None else f"/subscribe/{self.key}/"
+
+
+def group_path(slug: str) -> str:
+    return f"/groups/{slug}/"
+
+
+def category_path(slug: str) -> str:
+    return f"/categories/{slug}/"
+
+
+def items_of(directory: Directory, history: History) -> list[Item]:
+    """Present groups joined with their history entry, in directory order."""
+    active = history.active()
+    return [Item(g, c, active[g.slug]) for c in directory.categories for g in c.groups]
+
+
+def newest_first(items: list[Item] | tuple[Item, ...]) -> list[Item]:
+    """Most recently changed first; ties broken by name then slug so order is stable."""
+    ordered = sorted(items, key=lambda i: (i.group.name.casefold(), i.group.slug))
+    return sorted(ordered, key=lambda i: i.entry.updated, reverse=True)
+
+
+def feeds_of(directory: Directory, history: History, site: Site) -> list[Feed]:
+    """The all-groups feed, then one per category, each holding its newest entries.
+
+    ``updated`` is the newest change that altered the feed, removals included.
+    """
+    items = items_of(directory, history)
+    feeds = [
+        Feed(
+            "all",
+            site.title,
+            None,
+            tuple(newest_first(items)[: site.feed_max_entries]),
+            history.newest(),
+        )
+    ]
+    for category in directory.categories:
+        mine = [i for i in items if i.category.slug == category.slug]
+        feeds.append(
+            Feed(
+                category.slug,
+                f"{category.name} – {site.title}",
+                category,
+                tuple(newest_first(mine)[: site.feed_max_entries]),
+                history.newest(category.slug),
+            )
+        )
+    return feeds
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry_html(item: Item, site: Site) -> str:
+    """The entry's content as safe HTML: every text escaped, only checked http(s) links."""
+    group = item.group
+    parts: list[str] = []
+    if group.description:
+        parts.append(f"<p>{escape(group.description)}</p>")
+    else:
+        parts.append("<p>No description has been published for this group.</p>")
+    facts = [FLAGS[f] for f in group.flags]
+    if group.place and group.place.as_published:
+        facts.append(f"Place: {group.place.as_published}")
+    if group.meetings and group.meetings.frequency_as_published:
+        facts.append(f"Meets: {group.meetings.frequency_as_published}")
+    if facts:
+        parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in facts) + "</ul>")
+    links = [Markup('<a href="{}">{}</a>').format(link.url, link.label) for link in group.links]
+    links.append(
+        Markup('<a href="{}">This group in the directory</a>').format(site.url(item.page_path))
+    )
+    parts.append("<p>" + " · ".join(links) + "</p>")
+    return "".join(str(p) for p in parts)

@@ -1,0 +1,53 @@
+"""OPML 2.0 (http://opml.org/spec2.opml) subscription list.
+
+Each category's Atom feed is listed once (not the all-groups feed too), so importing the file
+subscribes to every group exactly once; the changes feed has an outline of its own. Calendars
+are not listed: feed readers would try to read them as feeds.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+
+from lxml import etree
+
+from publisher.render.changes import PATH as CHANGES_PATH
+from publisher.render.common import Feed, Site
+
+PATH = "/feeds.opml"
+
+
+def render(feeds: list[Feed], site: Site) -> bytes:
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = f"{site.title}: feeds"
+    updated = max((f.updated for f in feeds), default=None)
+    if updated is not None:
+        etree.SubElement(head, "dateModified").text = format_datetime(updated, usegmt=True)
+    etree.SubElement(head, "ownerName").text = site.publisher
+    etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = etree.SubElement(root, "body")
+    groups = etree.SubElement(body, "outline", text=f"{site.title}, by category")
+    for feed in feeds:
+        if feed.category is None:
+            continue
+        etree.SubElement(
+            groups,
+            "outline",
+            type="rss",
+            text=feed.category.name,
+            title=feed.category.name,
+            xmlUrl=site.url(feed.path("atom")),
+            htmlUrl=site.url(feed.page_path),
+        )
+    changes = etree.SubElement(body, "outline", text="What changed")
+    etree.SubElement(
+        changes,
+        "outline",
+        type="rss",
+        text=f"What changed – {site.title}",
+        title=f"What changed – {site.title}",
+        xmlUrl=site.url(CHANGES_PATH),
+        htmlUrl=site.url("/"),
+    )
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,103 @@
+"""Atom 1.0 (RFC 4287) and RSS 2.0 feeds of groups, built with feedgen.
+
+feedgen fills in the current time and its own generator unless told otherwise; every such
+field is set here from the history so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from feedgen.ext.base import BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from publisher.render.common import GENERATOR, Feed, Item, Site, entry_html
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class WebSubExtension(BaseExtension):
+    """Adds ``atom:link rel="hub"`` (WebSub §4) to Atom and RSS; feedgen writes only rel=self
+    in RSS, and its Atom links would also become the RSS <link>."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
+
+    def _add(self, parent: etree._Element) -> None:
+        for hub in self.hubs:
+            etree.SubElement(parent, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        self._add(feed)
+        return feed
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        self._add(feed.find("channel"))
+        return feed
+
+
+def generator(
+    feed_id: str,
+    title: str,
+    subtitle: str,
+    self_url: str,
+    html_url: str,
+    updated: datetime,
+    site: Site,
+) -> FeedGenerator:
+    """A FeedGenerator with every feed-level field set, none left to feedgen's defaults."""
+    fg = FeedGenerator()
+    fg.register_extension("websub", WebSubExtension, None)
+    fg.websub.hubs = site.hubs
+    fg.id(feed_id)
+    fg.title(title)
+    fg.subtitle(subtitle)  # RSS requires a description; Atom shows it as the subtitle
+    fg.author({"name": site.publisher})
+    fg.language(site.language)
+    fg.generator(GENERATOR)
+    fg.updated(updated)
+    fg.link(href=self_url, rel="self")
+    fg.link(href=html_url, rel="alternate", type="text/html")  # last one is RSS <link>
+    return fg
+
+
+def _group_feed(feed: Feed, site: Site, fmt: str) -> FeedGenerator:
+    fg = generator(
+        feed_id=f"{site.tag_base}feeds/{feed.key}",
+        title=feed.title,
+        subtitle=feed.description(site.title),
+        self_url=site.url(feed.path(fmt)),
+        html_url=site.url(feed.page_path),
+        updated=feed.updated,
+        site=site,
+    )
+    for item in feed.items:
+        _entry(fg, item, site)
+    return fg
+
+
+def _entry(fg: FeedGenerator, item: Item, site: Site) -> None:
+    fe = fg.add_entry(order="append")
+    fe.id(item.entry.entry_id)
+    fe.title(item.group.name)
+    fe.content(entry_html(item, site), type="html")
+    fe.link(href=site.url(item.page_path), rel="alternate", type="text/html")
+    if item.group.website:
+        fe.link(href=item.group.website, rel="related")
+    fe.category(term=item.category.slug, label=item.category.name, scheme=site.url("/categories/"))
+    fe.published(item.entry.published)
+    fe.updated(item.entry.updated)
+
+
+def atom(feed: Feed, site: Site) -> bytes:
+    """RFC 4287 feed of a category (or all groups)."""
+    return _group_feed(feed, site, "atom").atom_str(pretty=True)
+
+
+def rss(feed: Feed, site: Site) -> bytes:
+    """RSS 2.0 feed of a category (or all groups); each guid is the entry's tag: id."""
+    return _group_feed(feed, site, "rss").rss_str(pretty=True)

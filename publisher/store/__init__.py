@@ -1,0 +1,1 @@
+"""SQLite storage: entry history, changes and the last good publication. SQL lives only here."""

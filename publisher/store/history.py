@@ -1,0 +1,280 @@
+"""Entry history: stable ids, first-published and updated times, and the change log.
+
+``record`` compares a validated directory with what the database knows and writes only real
+changes, so an unchanged group keeps its dates across restarts (the dates feeds carry are
+facts, not build times). It runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.directory.model import Directory, Group
+from publisher.errors import MassRemovalError
+
+#: Fields of a group that are its identity or bookkeeping, not content.
+_NOT_CONTENT = {"slug", "previous_slugs", "source"}
+
+
+def format_time(moment: datetime) -> str:
+    """UTC, whole seconds, RFC 3339 with Z: the one time format in the database."""
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the history knows of one group."""
+
+    id: int
+    entry_id: str
+    slug: str
+    category: str
+    name: str
+    fingerprint: str
+    published: datetime
+    updated: datetime
+    removed: datetime | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One real change: a group added, changed (which fields) or removed."""
+
+    id: int
+    entry: int
+    entry_id: str
+    kind: str
+    fields: tuple[str, ...]
+    at: datetime
+    slug: str
+    name: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    """A read-only view of the history, as renderers need it."""
+
+    tag_base: str
+    created: datetime
+    entries: tuple[Entry, ...]
+    slugs: dict[str, int]
+    changes: tuple[Change, ...]
+    newest_by_category: dict[str, datetime]
+
+    def newest(self, category: str | None = None) -> datetime:
+        """Time of the newest change in ``category`` (or anywhere), removals included."""
+        if category is None:
+            return max(self.newest_by_category.values(), default=self.created)
+        return self.newest_by_category.get(category, self.created)
+
+    def active(self) -> dict[str, Entry]:
+        return {e.slug: e for e in self.entries if e.removed is None}
+
+    def by_id(self) -> dict[int, Entry]:
+        return {e.id: e for e in self.entries}
+
+
+def content_of(group: Group) -> dict[str, Any]:
+    """The group's content as plain JSON-ready values: what a change is measured on."""
+    return {k: v for k, v in asdict(group).items() if k not in _NOT_CONTENT}
+
+
+def fingerprint_of(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def tag_base(conn: sqlite3.Connection, authority: str, base_url: str, now: datetime) -> str:
+    """RFC 4151 ``tag:authority,date:`` prefix, fixed at the first run and stored.
+
+    Ids then stay the same when the service moves host or scheme. The first run's time is
+    stored too, as the date of documents that have never had a change.
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = 'tag_base'").fetchone()
+    if row:
+        return row["value"]
+    host = (urlsplit(base_url).hostname or "").lower()
+    if not authority:  # RFC 4151 wants a domain name: an IP address becomes localhost
+        authority = host if re.search(r"[a-z]", host) and ":" not in host else "localhost"
+    value = f"tag:{authority},{now.astimezone(UTC):%Y-%m-%d}:"
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        [("tag_base", value), ("created", format_time(now))],
+    )
+    return value
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    return Entry(
+        id=row["id"],
+        entry_id=row["entry_id"],
+        slug=row["slug"],
+        category=row["category"],
+        name=row["name"],
+        fingerprint=row["fingerprint"],
+        published=parse_time(row["published"]),
+        updated=parse_time(row["updated"]),
+        removed=parse_time(row["removed"]) if row["removed"] else None,
+    )
+
+
+def _log(
+    conn: sqlite3.Connection,
+    entry: int,
+    kind: str,
+    fields: list[str],
+    at: str,
+    slug: str,
+    name: str,
+    categories: list[str],
+) -> None:
+    conn.execute(
+        "INSERT INTO changes (entry, kind, fields, at, slug, name, categories) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (entry, kind, json.dumps(fields), at, slug, name, json.dumps(sorted(set(categories)))),
+    )
+
+
+def record(
+    conn: sqlite3.Connection,
+    directory: Directory,
+    now: datetime,
+    base: str,
+    confirm_removals: bool = False,
+) -> int:
+    """Write the differences between ``directory`` and the stored history; return how many.
+
+    Raises MassRemovalError, writing nothing, when more than half of the present groups would
+    go and ``confirm_removals`` is false: a truncated file must not empty every feed.
+    """
+    at = format_time(now)
+    rows = {r["id"]: r for r in conn.execute("SELECT * FROM entries")}
+    slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
+    present = {i for i, r in rows.items() if r["removed"] is None}
+    seen: set[int] = set()
+    changes = 0
+    plan: list[tuple[Group, int | None]] = []
+    for group in directory.groups:
+        entry = slug_to_entry.get(group.slug)
+        if entry is None:
+            entry = next(
+                (slug_to_entry[s] for s in group.previous_slugs if s in slug_to_entry), None
+            )
+        if entry is not None and entry in seen:
+            entry = None  # two groups claim one history; the second starts its own
+        if entry is not None:
+            seen.add(entry)
+        plan.append((group, entry))
+    removing = present - seen
+    if present and len(removing) * 2 > len(present) and not confirm_removals:
+        raise MassRemovalError([rows[i]["slug"] for i in removing], len(present))
+
+    for group, entry in plan:
+        content = content_of(group)
+        fingerprint = fingerprint_of(content)
+        encoded = json.dumps(content, sort_keys=True, ensure_ascii=False)
+        if entry is None:
+            cur = conn.execute(
+                "INSERT INTO entries (entry_id, slug, category, name, fingerprint, content, "
+                "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    f"{base}groups/{group.slug}",
+                    group.slug,
+                    group.category,
+                    group.name,
+                    fingerprint,
+                    encoded,
+                    at,
+                    at,
+                ),
+            )
+            entry = cur.lastrowid
+            assert entry is not None
+            _log(conn, entry, "added", [], at, group.slug, group.name, [group.category])
+            changes += 1
+        else:
+            row = rows[entry]
+            old = json.loads(row["content"])
+            fields = sorted(k for k in content.keys() | old.keys() if content.get(k) != old.get(k))
+            if row["slug"] != group.slug:
+                fields = sorted([*fields, "slug"])
+            if row["removed"] is not None:
+                _log(conn, entry, "added", fields, at, group.slug, group.name, [group.category])
+            elif fields:
+                _log(
+                    conn,
+                    entry,
+                    "changed",
+                    fields,
+                    at,
+                    group.slug,
+                    group.name,
+                    [group.category, row["category"]],
+                )
+            if fields or row["removed"] is not None:
+                conn.execute(
+                    "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, "
+                    "content = ?, updated = ?, removed = NULL WHERE id = ?",
+                    (group.slug, group.category, group.name, fingerprint, encoded, at, entry),
+                )
+                changes += 1
+        for slug in (group.slug, *group.previous_slugs):
+            if slug not in slug_to_entry:
+                conn.execute("INSERT INTO slugs (slug, entry) VALUES (?, ?)", (slug, entry))
+                slug_to_entry[slug] = entry
+    for entry in sorted(removing):
+        row = rows[entry]
+        conn.execute("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", (at, at, entry))
+        _log(conn, entry, "removed", [], at, row["slug"], row["name"], [row["category"]])
+        changes += 1
+    return changes
+
+
+def read(conn: sqlite3.Connection, max_changes: int) -> History:
+    """Everything renderers need from the history, newest changes first."""
+    meta = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM meta")}
+    entries = tuple(_entry(r) for r in conn.execute("SELECT * FROM entries ORDER BY id"))
+    ids = {e.id: e.entry_id for e in entries}
+    changes = tuple(
+        Change(
+            id=r["id"],
+            entry=r["entry"],
+            entry_id=ids[r["entry"]],
+            kind=r["kind"],
+            fields=tuple(json.loads(r["fields"])),
+            at=parse_time(r["at"]),
+            slug=r["slug"],
+            name=r["name"],
+            categories=tuple(json.loads(r["categories"])),
+        )
+        for r in conn.execute(
+            "SELECT * FROM changes ORDER BY at DESC, id DESC LIMIT ?", (max_changes,)
+        )
+    )
+    slugs = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
+    newest: dict[str, datetime] = {}
+    for r in conn.execute("SELECT categories, MAX(at) AS at FROM changes GROUP BY categories"):
+        for category in json.loads(r["categories"]):
+            at = parse_time(r["at"])
+            newest[category] = max(at, newest.get(category, at))
+    created = meta.get("created")
+    return History(
+        tag_base=meta.get("tag_base", ""),
+        created=parse_time(created) if created else datetime(1970, 1, 1, tzinfo=UTC),
+        entries=entries,
+        slugs=slugs,
+        changes=changes,
+        newest_by_category=newest,
+    )

@@ -1,0 +1,58 @@
+"""The last good publication, kept so a restart (even with broken data) serves it at once."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+
+from publisher.publication import Publication
+from publisher.store.history import format_time, parse_time
+
+
+def load_all(conn: sqlite3.Connection) -> dict[str, Publication]:
+    return {
+        r["path"]: Publication(
+            r["path"],
+            r["status"],
+            r["content_type"],
+            bytes(r["body"]),
+            r["etag"],
+            parse_time(r["last_modified"]),
+            r["key"],
+            r["location"],
+        )
+        for r in conn.execute("SELECT * FROM publications")
+    }
+
+
+def save(
+    conn: sqlite3.Connection, new: Mapping[str, Publication], old: Mapping[str, Publication]
+) -> None:
+    """Write only what differs from ``old`` (inside the caller's transaction)."""
+    conn.executemany(
+        "DELETE FROM publications WHERE path = ?", [(path,) for path in old.keys() - new.keys()]
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO publications "
+        "(path, status, content_type, body, etag, last_modified, location, key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                p.path,
+                p.status,
+                p.content_type,
+                p.body,
+                p.etag,
+                format_time(p.last_modified),
+                p.location,
+                p.key,
+            )
+            for path, p in new.items()
+            if old.get(path) is not p
+        ],
+    )
+
+
+def generation(conn: sqlite3.Connection) -> int:
+    """Id of the newest load: changes when any process publishes."""
+    return conn.execute("SELECT COALESCE(MAX(id), 0) FROM loads").fetchone()[0]

@@ -1,0 +1,1 @@
+"""HTTP only: serves publications, never renders them, never writes SQL."""

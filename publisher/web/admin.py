@@ -1,0 +1,52 @@
+"""POST /admin/reload: reload the data on demand, authenticated with PUBLISHER_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from publisher.errors import DirectoryError, MassRemovalError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str, problems: list[str] | None = None) -> Response:
+    response = jsonify(
+        {"ok": False, "status": status, "error": message, "problems": problems or []}
+    )
+    response.status_code = status
+    return response
+
+
+@bp.post("/reload")
+def reload() -> Response:
+    """Reload now. Send ``Authorization: Bearer <token>``; ``confirm=removals`` to allow a load
+    that removes more than half of the groups.
+
+    :raise 404: no admin token is configured (the endpoint is off).
+    :raise 401: the token is missing or wrong.
+    :raise 422: the data has errors (each listed); the old publication stays.
+    :raise 409: a mass removal that was not confirmed.
+    """
+    publisher = current_app.extensions["publisher"]
+    token = publisher.settings.admin_token
+    if not token:
+        return _error(404, "The admin endpoint is off: set PUBLISHER_ADMIN_TOKEN to use it.")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return _error(401, "Send the admin token as 'Authorization: Bearer <token>'.")
+    confirm = request.values.get("confirm") == "removals"
+    try:
+        result = publisher.reload(confirm_removals=confirm)
+    except DirectoryError as exc:
+        log.error("Reload refused: %s", exc)
+        return _error(422, str(exc).splitlines()[0], [str(p) for p in exc.problems])
+    except MassRemovalError as exc:
+        log.error("Reload refused: %s", exc)
+        return _error(409, str(exc))
+    return jsonify(
+        {"ok": True, "changes": result.changes, "rendered": result.rendered, "message": str(result)}
+    )

@@ -1,0 +1,22 @@
+"""/healthz (the process answers) and /readyz (a publication is there to serve)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return Response("ok\n", content_type="text/plain; charset=utf-8")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    ready = bool(current_app.extensions["publisher"].current)
+    return Response(
+        "ready\n" if ready else "no publication yet\n",
+        status=200 if ready else 503,
+        content_type="text/plain; charset=utf-8",
+    )
