@@ -44,7 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
         "TAG_AUTHORITY",
         "",
         "Authority of the tag: URIs used as entry ids (RFC 4151), e.g. example.org. Read once "
-        "at the first run and stored; empty means the host of BASE_URL.",
+        "at the first run and stored; empty means the host of BASE_URL (localhost when that "
+        "is an IP address).",
     ),
     Setting("FEED_MAX_AGE", 300, "Cache-Control max-age, in seconds, for feeds."),
     Setting("PAGE_MAX_AGE", 60, "Cache-Control max-age, in seconds, for pages."),

@@ -1,0 +1,205 @@
+"""`publisher check`: every problem at once, each with file, line, group, field and a fix."""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from publisher.cli import main
+from publisher.directory.validate import check_directory
+from tests.conftest import DATA
+
+GOOD_GROUP = "  - slug: a-group\n    name: A group\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def folder(data_dir: Path) -> Path:
+    """The bundled data, plus room for one more file of groups."""
+    return data_dir
+
+
+def problems_in(folder: Path) -> list[str]:
+    directory, problems = check_directory(folder)
+    assert directory is None
+    return [str(p) for p in problems]
+
+
+def test_bundled_data_is_valid(capsys):
+    assert main(["check", "--data", str(DATA)]) == 0
+    assert "13 groups in 4 categories" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            GOOD_GROUP + "    descripton: typo\n",
+            "extra.yaml:5, group 'a-group', field 'descripton': "
+            "error: Unknown key 'descripton'. Did you mean 'description'?",
+        ),
+        (
+            "  - slug: a-group\n",
+            "extra.yaml:3, group 'a-group': error: The required key 'name' is missing.",
+        ),
+        (
+            GOOD_GROUP + "    links:\n      - url: htp//x\n        label: Site\n",
+            "field 'links[0].url': error: 'htp//x' is not a web address.",
+        ),
+        (
+            GOOD_GROUP + "    links:\n      - url: javascript:alert(1)\n        label: Site\n",
+            "field 'links[0].url': error: 'javascript:alert(1)' is not a web address.",
+        ),
+        (GOOD_GROUP + "    flags: closed-group\n", "field 'flags': error: Expected a list"),
+        (GOOD_GROUP + "    flags: [closed]\n", "Unknown flag 'closed'."),
+        (GOOD_GROUP + "    description: 12\n", "Expected text, found the number 12."),
+        (GOOD_GROUP + "    description: no\n", None),  # YAML 1.1 would make this False
+        ("  - slug: Bad Slug\n    name: X\n", "'Bad Slug' is not a slug."),
+        ("  - slug: mad-failures\n    name: Copy\n", "The slug 'mad-failures' is already used at "),
+        (
+            GOOD_GROUP + "    name: Twice\n",
+            "extra.yaml:5, field 'name': error: The key 'name' appears twice",
+        ),
+        (
+            GOOD_GROUP + "    contact:\n      twitter: stigmaresearch\n",
+            "'stigmaresearch' is not a Twitter handle.",
+        ),
+        (
+            GOOD_GROUP + "    place:\n      country: Wales\n      inferred: [region]\n",
+            "'region' is not a place field of this group.",
+        ),
+    ],
+)
+def test_a_problem_is_reported_with_file_line_group_and_field(folder, text, expected):
+    write(folder, "extra.yaml", "category: community-groups\ngroups:\n" + text)
+    directory, problems = check_directory(folder)
+    if expected is None:
+        assert directory is not None and problems == []
+        return
+    assert directory is None
+    assert any(expected in str(p) for p in problems), [str(p) for p in problems]
+
+
+def test_unknown_category_suggests_the_nearest(folder):
+    write(folder, "extra.yaml", "category: comunity-groups\ngroups:\n" + GOOD_GROUP)
+    [problem] = problems_in(folder)
+    assert problem.startswith("extra.yaml:1, field 'category': error: Unknown category")
+    assert "Did you mean 'community-groups'?" in problem
+
+
+def test_every_problem_is_reported_at_once(folder, capsys):
+    write(
+        folder,
+        "extra.yaml",
+        "category: community-groups\ngroups:\n"
+        "  - slug: one\n    nme: x\n  - slug: two\n    name: Two\n    colour: red\n",
+    )
+    write(folder, "broken.yaml", "category: community-groups\ngroups:\n  - slug: [\n")
+    assert main(["check", "--data", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "extra.yaml:4, group 'one', field 'nme'" in err
+    assert "extra.yaml:3, group 'one': error: The required key 'name' is missing." in err
+    assert "extra.yaml:7, group 'two', field 'colour'" in err
+    assert "broken.yaml:4: error: This is not valid YAML" in err
+    assert "4 error(s)" in err
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.5, 0.66, 0.9, 0.99])
+def test_half_written_file_is_refused(folder, fraction):
+    """A file cut short mid-write must not load, even where the cut leaves valid YAML (inside
+    a description, say): it would publish a truncated text as if it were real."""
+    path = folder / "reading-teaching-learning-groups.yaml"
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)].rstrip(b"\n") + b" cut")
+    problems = problems_in(folder)
+    assert any(p.startswith("reading-teaching-learning-groups.yaml:") for p in problems)
+
+
+def test_check_command_exits_non_zero(folder):
+    write(folder, "extra.yaml", "category: nowhere\ngroups: []\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "check", "--data", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "extra.yaml:1, field 'category': error: Unknown category 'nowhere'." in result.stderr
+
+
+def test_site_file_missing(folder):
+    (folder / "site.yaml").unlink()
+    assert any("site.yaml is missing" in p for p in problems_in(folder))
+
+
+# Open-ended input: whatever a volunteer's editor leaves in a file, the loader reports
+# problems and never crashes.
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)
+)
+values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "slug",
+                    "name",
+                    "description",
+                    "links",
+                    "url",
+                    "label",
+                    "place",
+                    "country",
+                    "inferred",
+                    "flags",
+                    "contact",
+                    "category",
+                    "groups",
+                    "previous_slugs",
+                    "meetings",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=st.dictionaries(st.sampled_from(["category", "groups", "x"]), values, max_size=3))
+def test_generated_data_files_never_crash_the_loader(document):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "data"
+        shutil.copytree(DATA, folder)
+        write(folder, "extra.yaml", yaml.safe_dump(document, allow_unicode=True))
+        directory, problems = check_directory(folder)
+        assert directory is not None or any(not p.warning for p in problems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=200))
+def test_arbitrary_text_never_crashes_the_loader(text):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "data"
+        shutil.copytree(DATA, folder)
+        write(folder, "extra.yaml", text)
+        directory, problems = check_directory(folder)
+        if directory is None:
+            assert problems and all(p.file and p.message for p in problems)

@@ -1,0 +1,110 @@
+"""The HTML pages: every group shown as published, semantic and accessible markup."""
+
+import pytest
+from lxml import html
+
+from publisher.directory.validate import load_directory
+from tests.conftest import DATA
+
+DIRECTORY = load_directory(DATA)
+PAGES = [
+    "/",
+    "/subscribe/",
+    "/groups/north-east-mad-studies-forum/",
+    *[f"/categories/{c.slug}/" for c in DIRECTORY.categories],
+    *[f"/subscribe/{c.slug}/" for c in DIRECTORY.categories],
+]
+
+
+def parse(server, path):
+    response = server.get(path)
+    assert response.status_code == 200
+    return html.fromstring(response.content)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_structure(server, path):
+    """WCAG 2.2: language, landmarks, one h1, a working skip link, a title."""
+    doc = parse(server, path)
+    assert doc.get("lang") == "en-GB"
+    assert len(doc.xpath("//h1")) == 1
+    assert len(doc.xpath("//main[@id='main']")) == 1
+    assert doc.xpath("//header") and doc.xpath("//footer") and doc.xpath("//nav[@aria-label]")
+    skip = doc.xpath("//body/a[1]")[0]
+    assert skip.get("href") == "#main"
+    assert doc.findtext(".//title").strip()
+    assert doc.xpath("//meta[@name='viewport']")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_third_party_requests_and_nothing_inline(server, path):
+    """No request leaves this site; no inline script or style (the CSP forbids them)."""
+    doc = parse(server, path)
+    for element in doc.xpath("//script|//link[@rel='stylesheet']|//img|//iframe"):
+        url = element.get("src") or element.get("href")
+        assert url.startswith("/"), url
+    assert all(script.get("src") for script in doc.xpath("//script"))
+    assert not doc.xpath("//style|//*[@style]|//*[@onclick]")
+
+
+def test_home_lists_every_group_under_its_category(server):
+    doc = parse(server, "/")
+    for category in DIRECTORY.categories:
+        section = doc.xpath(f"//section[@aria-labelledby='{category.slug}']")[0]
+        assert section.xpath(".//h2")[0].text_content() == category.name
+        names = [a.text_content() for a in section.xpath(".//h3/a")]
+        assert names == [g.name for g in category.groups]
+    assert len(doc.xpath("//section//h3/a")) == 13
+
+
+@pytest.mark.parametrize("category", DIRECTORY.categories, ids=lambda c: c.slug)
+def test_category_page_lists_its_groups_and_autodiscovers_its_feeds(server, category):
+    doc = parse(server, f"/categories/{category.slug}/")
+    assert [a.text_content() for a in doc.xpath("//h3/a")] == [g.name for g in category.groups]
+    alternates = {link.get("href") for link in doc.xpath("//link[@rel='alternate']")}
+    assert alternates == {
+        f"http://127.0.0.1:8000/feeds/{category.slug}.{fmt}" for fmt in ("atom", "rss", "json")
+    }
+    subscribe = doc.xpath("//p[@class='subscribe']/a")[0]
+    assert subscribe.get("href") == f"/subscribe/{category.slug}/"
+
+
+@pytest.mark.parametrize("group", DIRECTORY.groups, ids=lambda g: g.slug)
+def test_group_page_shows_the_description_exactly(server, group):
+    doc = parse(server, f"/groups/{group.slug}/")
+    assert doc.xpath("//h1")[0].text_content() == group.name
+    text = doc.text_content()
+    if group.description:
+        assert doc.xpath("//p[@class='description']")[0].text_content() == group.description
+    else:
+        assert "No description has been published for this group." in text
+
+
+def test_incomplete_email_is_shown_as_published_and_never_linked(server):
+    page = server.get("/groups/north-east-mad-studies-forum/").text
+    doc = html.fromstring(page)
+    assert "v.e.potts’at’" in doc.text_content()
+    assert "@stigmaresearch" in doc.text_content()
+    assert not doc.xpath("//a[starts-with(@href, 'mailto:')]")
+    assert not doc.xpath("//a[contains(@href, 'twitter.com') or contains(@href, 'x.com')]")
+    assert "Meets bi-monthly, as the source page puts it." in doc.text_content()
+    assert "(worked out from the source page, not stated on it)" in doc.text_content()
+
+
+def test_subscribe_page_lists_every_format_and_reader(server):
+    doc = parse(server, "/subscribe/facebook-groups/")
+    urls = [code.text_content() for code in doc.xpath("//ul[@class='feeds']//code")]
+    assert urls == [
+        f"http://127.0.0.1:8000/feeds/facebook-groups.{fmt}" for fmt in ("atom", "rss", "json")
+    ]
+    readers = [dt.text_content() for dt in doc.xpath("//dl[@class='readers']/dt")]
+    assert readers == ["NetNewsWire", "Feedly", "Inoreader", "Thunderbird", "Miniflux"]
+    # The copy buttons only appear with JavaScript; without it the addresses are there to copy.
+    assert all(button.get("hidden") is not None for button in doc.xpath("//button"))
+
+
+def test_every_subscribe_link_leads_to_a_subscribe_page(server):
+    for path in ["/", *[f"/categories/{c.slug}/" for c in DIRECTORY.categories]]:
+        doc = parse(server, path)
+        links = [a.get("href") for a in doc.xpath("//a[contains(., 'Subscribe')]")]
+        assert links and all(link.startswith("/subscribe/") for link in links)

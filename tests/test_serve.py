@@ -1,0 +1,77 @@
+"""`publisher serve`: the production server (granian) serves the bundled directory."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`publisher serve` in its own process group, stopped (by pid) after the test."""
+    port = free_port()
+    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"), "PUBLISHER_WATCH": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):  # at most 20 s
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("publisher serve did not answer within 20 s")
+        yield url, process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> str:
+    """SIGTERM the server's process group (granian and its worker); SIGKILL if it hangs."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        output = process.communicate(timeout=15)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output = process.communicate()[0]
+    return output.decode()
+
+
+def test_serve_runs_under_granian_and_logs_no_ip_address(served):
+    url, process = served
+    home = requests.get(url + "/", timeout=5)
+    assert home.status_code == 200
+    assert home.headers["Server"] == "granian"
+    assert home.text.count("<h3>") == 13
+    feed = requests.get(
+        url + "/feeds/all.atom",
+        timeout=5,
+        headers={"Referer": "https://private.example/secret-page"},
+    )
+    assert feed.status_code == 200
+    output = stop(process)
+    assert "GET /feeds/all.atom 200" in output
+    assert "127.0.0.1" not in output.replace(f"Listening at: {url}", "")
+    assert "private.example" not in output
