@@ -18,6 +18,7 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests bench
+	$(BIN)/ruff format --check publisher tests bench
 
 test: lint
 	$(BIN)/pytest

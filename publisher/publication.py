@@ -286,7 +286,7 @@ def build(
         body = spec.render()
         rendered += 1
         etag = etag_of(body)
-        modified = spec.changed
+        modified = spec.changed.replace(microsecond=0)  # HTTP dates have whole seconds
         if old is not None and old.etag == etag:
             modified = old.last_modified
         elif old is not None and old.last_modified >= modified:

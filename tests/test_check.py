@@ -51,7 +51,8 @@ def test_bundled_data_is_valid(capsys):
         ),
         (
             "  - slug: a-group\n",
-            "extra.yaml:3, group 'a-group': error: The required key 'name' is missing.",
+            "extra.yaml:3, group 'a-group', field 'name': error: "
+            "The required key 'name' is missing.",
         ),
         (
             GOOD_GROUP + "    links:\n      - url: htp//x\n        label: Site\n",
@@ -109,7 +110,9 @@ def test_every_problem_is_reported_at_once(folder, capsys):
     assert main(["check", "--data", str(folder)]) == 1
     err = capsys.readouterr().err
     assert "extra.yaml:4, group 'one', field 'nme'" in err
-    assert "extra.yaml:3, group 'one': error: The required key 'name' is missing." in err
+    assert (
+        "extra.yaml:3, group 'one', field 'name': error: The required key 'name' is missing." in err
+    )
     assert "extra.yaml:7, group 'two', field 'colour'" in err
     assert "broken.yaml:4: error: This is not valid YAML" in err
     assert "4 error(s)" in err

@@ -117,11 +117,17 @@ def read_file(path: Path, display_name: str) -> tuple[DataFile | None, list[Prob
         # Editors end a saved text file with a line break; a file cut short mid-write does
         # not. Loading it could publish a truncated description as if it were real.
         lines_in = text.count("\n") + 1
-        return None, [Problem(display_name, lines_in, None, None,
-                              "The file does not end with a line break, so it may be only "
-                              "half saved.",
-                              "Check the end of the file, then save it again with a line "
-                              "break after the last line.")]
+        return None, [
+            Problem(
+                display_name,
+                lines_in,
+                None,
+                None,
+                "The file does not end with a line break, so it may be only half saved.",
+                "Check the end of the file, then save it again with a line "
+                "break after the last line.",
+            )
+        ]
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

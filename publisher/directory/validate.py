@@ -195,7 +195,9 @@ class _Checker:
         for key, sub in spec.fields.items():
             if sub.required and key not in value:
                 self.report(
-                    path, f"The required key {key!r} is missing.", f"Add a line '{key}: ...'."
+                    (*path, key),
+                    f"The required key {key!r} is missing.",
+                    f"Add a line '{key}: ...'.",
                 )
         return out
 

@@ -127,7 +127,9 @@ def feeds_of(directory: Directory, history: History, site: Site) -> list[Feed]:
 
 
 def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC; the fraction of a second only where there is one."""
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
 
 
 def entry_html(item: Item, site: Site) -> str:

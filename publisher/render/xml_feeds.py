@@ -18,8 +18,11 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 class WebSubExtension(BaseExtension):
-    """Adds ``atom:link rel="hub"`` (WebSub §4) to Atom and RSS; feedgen writes only rel=self
-    in RSS, and its Atom links would also become the RSS <link>."""
+    """Adds ``atom:link rel="hub"`` (WebSub §4) to RSS, where feedgen writes only rel=self.
+
+    In Atom the hub links are ordinary links (see ``generator``); registering this for RSS
+    only keeps a needless ``atom:`` prefix out of Atom documents.
+    """
 
     def __init__(self) -> None:
         self.hubs: tuple[str, ...] = ()
@@ -27,16 +30,10 @@ class WebSubExtension(BaseExtension):
     def extend_ns(self) -> dict[str, str]:
         return {"atom": ATOM_NS}
 
-    def _add(self, parent: etree._Element) -> None:
-        for hub in self.hubs:
-            etree.SubElement(parent, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
-
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        self._add(feed)
-        return feed
-
     def extend_rss(self, feed: etree._Element) -> etree._Element:
-        self._add(feed.find("channel"))
+        channel = feed.find("channel")
+        for hub in self.hubs:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
         return feed
 
 
@@ -51,7 +48,7 @@ def generator(
 ) -> FeedGenerator:
     """A FeedGenerator with every feed-level field set, none left to feedgen's defaults."""
     fg = FeedGenerator()
-    fg.register_extension("websub", WebSubExtension, None)
+    fg.register_extension("websub", WebSubExtension, None, atom=False, rss=True)
     fg.websub.hubs = site.hubs
     fg.id(feed_id)
     fg.title(title)
@@ -61,7 +58,9 @@ def generator(
     fg.generator(GENERATOR)
     fg.updated(updated)
     fg.link(href=self_url, rel="self")
-    fg.link(href=html_url, rel="alternate", type="text/html")  # last one is RSS <link>
+    for hub in site.hubs:
+        fg.link(href=hub, rel="hub")
+    fg.link(href=html_url, rel="alternate", type="text/html")  # the last is RSS <link>
     return fg
 
 

@@ -12,7 +12,7 @@ import json
 import re
 import sqlite3
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,12 +24,15 @@ _NOT_CONTENT = {"slug", "previous_slugs", "source"}
 
 
 def format_time(moment: datetime) -> str:
-    """UTC, whole seconds, RFC 3339 with Z: the one time format in the database."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC, RFC 3339 with microseconds and Z: the one time format in the database.
+
+    Always six digits of fraction, so the text sorts as the time does.
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -159,8 +162,12 @@ def record(
     Raises MassRemovalError, writing nothing, when more than half of the present groups would
     go and ``confirm_removals`` is false: a truncated file must not empty every feed.
     """
-    at = format_time(now)
     rows = {r["id"]: r for r in conn.execute("SELECT * FROM entries")}
+    # Changes of one load are a microsecond apart, the first group in directory order the
+    # newest: feeds then list a first load in directory order, and no two entries share an
+    # atom:updated (the W3C feed validator warns of that, as some aggregators key on it).
+    start = now.astimezone(UTC).replace(microsecond=0)
+    offsets = iter(range(len(directory.groups) + len(rows), -1, -1))
     slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
     present = {i for i, r in rows.items() if r["removed"] is None}
     seen: set[int] = set()
@@ -182,9 +189,10 @@ def record(
         raise MassRemovalError([rows[i]["slug"] for i in removing], len(present))
 
     for group, entry in plan:
-        content = content_of(group)
+        at = format_time(start + timedelta(microseconds=next(offsets)))
+        encoded = json.dumps(content_of(group), sort_keys=True, ensure_ascii=False)
+        content = json.loads(encoded)  # tuples become lists, as in the stored copy
         fingerprint = fingerprint_of(content)
-        encoded = json.dumps(content, sort_keys=True, ensure_ascii=False)
         if entry is None:
             cur = conn.execute(
                 "INSERT INTO entries (entry_id, slug, category, name, fingerprint, content, "
@@ -235,6 +243,7 @@ def record(
                 conn.execute("INSERT INTO slugs (slug, entry) VALUES (?, ?)", (slug, entry))
                 slug_to_entry[slug] = entry
     for entry in sorted(removing):
+        at = format_time(start + timedelta(microseconds=next(offsets)))
         row = rows[entry]
         conn.execute("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", (at, at, entry))
         _log(conn, entry, "removed", [], at, row["slug"], row["name"], [row["category"]])
