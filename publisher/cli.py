@@ -8,12 +8,12 @@ import os
 import sys
 from pathlib import Path
 
-from publisher.config import SETTINGS, load_settings
+from publisher.config import SETTINGS, Settings, load_settings
 from publisher.directory.validate import check_directory
 from publisher.errors import PublisherError
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 - returns config.Settings
+def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
     if getattr(args, "data", None):
         overrides["data"] = args.data

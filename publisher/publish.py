@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from publisher.config import Settings
-from publisher.directory import files
+from publisher.directory import files, model
 from publisher.directory.validate import load_directory
 from publisher.publication import Publication, build, render_version
 from publisher.render.common import Site
@@ -82,7 +82,7 @@ class Publisher:
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
-    def site(self, directory_site, tag_base: str) -> Site:  # noqa: ANN001 - model.Site
+    def site(self, directory_site: model.Site, tag_base: str) -> Site:
         return Site(
             base=self.settings.base,
             publisher=self.settings.name,
@@ -107,16 +107,18 @@ class Publisher:
             directory = load_directory(self.data)
             now = self.clock()
             with transaction(self.conn):
-                self.current = stored.load_all(self.conn)  # another process may have written
+                previous = self.current
+                if stored.generation(self.conn) != self.generation:
+                    previous = stored.load_all(self.conn)  # another process published
                 base = history.tag_base(
                     self.conn, self.settings.tag_authority, self.settings.base_url, now
                 )
                 count = history.record(self.conn, directory, now, base, confirm_removals)
                 view = history.read(self.conn, self.settings.feed_max_entries)
                 pubs, rendered = build(
-                    directory, view, self.site(directory.site, base), self.current, now
+                    directory, view, self.site(directory.site, base), previous, now
                 )
-                stored.save(self.conn, pubs, self.current)
+                stored.save(self.conn, pubs, previous)
                 cur = self.conn.execute(
                     "INSERT INTO loads (at, data_fingerprint, changes) VALUES (?, ?, ?)",
                     (history.format_time(now), state, count),

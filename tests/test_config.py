@@ -1,0 +1,57 @@
+"""Settings: one table, read from PUBLISHER_* variables, with clear errors."""
+
+from dataclasses import fields
+
+import pytest
+
+from publisher.config import SETTINGS, SettingError, Settings, load_settings
+
+
+def test_settings_table_and_dataclass_agree():
+    assert [s.name.lower() for s in SETTINGS] == [f.name for f in fields(Settings)]
+
+
+def test_defaults_are_safe():
+    settings = load_settings(environ={})
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.admin_token == ""  # the admin endpoint is off until a token is set
+    assert settings.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "field", "value"),
+    [
+        ("PUBLISHER_FEED_MAX_ENTRIES", "20", "feed_max_entries", 20),
+        ("PUBLISHER_WATCH", "0", "watch", False),
+        ("PUBLISHER_WATCH", "yes", "watch", True),
+        ("PUBLISHER_WATCH_SETTLE", "0.1", "watch_settle", 0.1),
+        ("PUBLISHER_BASE_URL", "https://example.org/", "base_url", "https://example.org/"),
+    ],
+)
+def test_environment_variables_are_read(variable, raw, field, value):
+    assert getattr(load_settings(environ={variable: raw}), field) == value
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "message"),
+    [
+        ("PUBLISHER_FEED_MAX_ENTRIES", "many", "write a number"),
+        ("PUBLISHER_PORT", "-1", "must not be negative"),
+        ("PUBLISHER_WATCH", "maybe", "write 1 or 0"),
+    ],
+)
+def test_a_bad_value_is_named_with_a_fix(variable, raw, message):
+    with pytest.raises(SettingError, match=f"{variable}=.*{message}"):
+        load_settings(environ={variable: raw})
+
+
+def test_overrides_win_and_unknown_ones_are_refused():
+    assert load_settings({"name": "X"}, environ={"PUBLISHER_NAME": "Y"}).name == "X"
+    with pytest.raises(SettingError, match="Unknown setting"):
+        load_settings({"colour": "red"}, environ={})
+
+
+def test_base_has_no_trailing_slash():
+    assert load_settings({"base_url": "https://example.org/"}, environ={}).base == (
+        "https://example.org"
+    )
