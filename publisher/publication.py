@@ -160,9 +160,9 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
     yield Spec(
         opml.PATH,
         OPML_TYPE,
-        _key(base, [(f.key, f.title, f.updated) for f in feeds]),
+        _key(base, [(f.key, f.title) for f in feeds]),
         lambda: opml.render(feeds, site),
-        newest,
+        history.created,  # it lists categories, not groups: group edits do not touch it
     )
     yield Spec(
         "/",

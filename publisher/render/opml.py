@@ -2,12 +2,11 @@
 
 Each category's Atom feed is listed once (not the all-groups feed too), so importing the file
 subscribes to every group exactly once; the changes feed has an outline of its own. Calendars
-are not listed: feed readers would try to read them as feeds.
+are not listed: feed readers would try to read them as feeds. There is no dateModified: the
+list changes only when the categories do, not with every edit of a group.
 """
 
 from __future__ import annotations
-
-from email.utils import format_datetime
 
 from lxml import etree
 
@@ -21,9 +20,6 @@ def render(feeds: list[Feed], site: Site) -> bytes:
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site.title}: feeds"
-    updated = max((f.updated for f in feeds), default=None)
-    if updated is not None:
-        etree.SubElement(head, "dateModified").text = format_datetime(updated, usegmt=True)
     etree.SubElement(head, "ownerName").text = site.publisher
     etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")

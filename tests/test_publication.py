@@ -1,0 +1,85 @@
+"""Publications: rendered once per data change, only what the change touches, once in all."""
+
+import yaml
+
+from publisher.config import load_settings
+from publisher.publish import Publisher
+
+
+def publisher_on(data_dir, database, clock, **overrides):
+    settings = load_settings(
+        {"data": str(data_dir), "database": str(database), "watch": False, **overrides},
+        environ={},
+    )
+    return Publisher(settings, clock)
+
+
+def edit_description(data_dir, slug, text):
+    path = data_dir / "community-groups.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for group in doc["groups"]:
+        if group["slug"] == slug:
+            group["description"] = text
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_a_second_process_renders_nothing_for_the_same_data(data_dir, database, clock):
+    first = publisher_on(data_dir, database, clock)
+    assert first.reload().rendered > 0
+    second = publisher_on(data_dir, database, clock)
+    result = second.reload()
+    assert result.unchanged and result.rendered == 0
+    assert second.current.keys() == first.current.keys()
+    assert all(second.current[p].etag == first.current[p].etag for p in first.current)
+    first.close()
+    second.close()
+
+
+def test_a_one_field_edit_re_renders_only_what_shows_that_group(data_dir, database, clock):
+    publisher = publisher_on(data_dir, database, clock)
+    publisher.reload()
+    before = dict(publisher.current)
+    clock.advance(minutes=1)
+    edit_description(data_dir, "oor-mad-history", "A new description.")
+    result = publisher.reload()
+    assert result.changes == 1
+    changed = {p for p in publisher.current if publisher.current[p] is not before[p]}
+    assert changed == {
+        "/",
+        "/groups/oor-mad-history/",
+        "/categories/community-groups/",
+        "/feeds/community-groups.atom",
+        "/feeds/community-groups.rss",
+        "/feeds/community-groups.json",
+        "/feeds/all.atom",
+        "/feeds/all.rss",
+        "/feeds/all.json",
+        "/feeds/changes.atom",
+    }
+    assert result.rendered == len(changed)
+    publisher.close()
+
+
+def test_a_process_picks_up_what_another_published(data_dir, database, clock):
+    server = publisher_on(data_dir, database, clock, refresh_interval=0)
+    server.reload()
+    etag = server.current["/feeds/all.atom"].etag
+    clock.advance(minutes=1)
+    edit_description(data_dir, "oor-mad-history", "Edited by another process.")
+    other = publisher_on(data_dir, database, clock)
+    other.reload()
+    server.refresh()
+    assert server.current["/feeds/all.atom"].etag != etag
+    assert b"Edited by another process." in server.current["/feeds/all.atom"].body
+    server.close()
+    other.close()
+
+
+def test_invalid_data_keeps_the_stored_publication_for_a_new_process(data_dir, database, clock):
+    first = publisher_on(data_dir, database, clock)
+    first.reload()
+    first.close()
+    (data_dir / "community-groups.yaml").write_text("groups: [\n", encoding="utf-8")
+    second = publisher_on(data_dir, database, clock)
+    assert second.current["/feeds/all.atom"].etag == first.current["/feeds/all.atom"].etag
+    second.close()
