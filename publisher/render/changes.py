@@ -11,7 +11,7 @@ from datetime import datetime
 from markupsafe import escape
 
 from publisher.render.common import Site, group_path
-from publisher.render.xml_feeds import generator
+from publisher.render.xml_feeds import entry_links, generator
 from publisher.store.history import Change
 
 PATH = "/feeds/changes.atom"
@@ -61,7 +61,8 @@ def render(
         fe.id(f"{site.tag_base}changes/{change.id}")
         fe.title(title)
         fe.content(f"<p>{escape(sentence)}</p>", type="html")
-        fe.link(href=site.url(group_path(change.slug)), rel="alternate", type="text/html")
+        page = site.url(group_path(change.slug))
+        entry_links(fe, [{"href": page, "rel": "alternate", "type": "text/html"}])
         fe.published(change.at)
         fe.updated(change.at)
     return fg.atom_str(pretty=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from feedgen.ext.base import BaseExtension
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -35,6 +36,26 @@ class WebSubExtension(BaseExtension):
         for hub in self.hubs:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
         return feed
+
+
+class EntryLinksExtension(BaseEntryExtension):
+    """Writes an Atom entry's links with their rel and type (RFC 4287 §4.2.7).
+
+    feedgen 1.0.0 drops every attribute but href from entry links (lkiesow/python-feedgen#135),
+    which turns a group's website, meant as rel="related", into a second rel="alternate".
+    RSS keeps feedgen's own <link>, which is right.
+    """
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        # feedgen builds entries without a namespace; the feed's default xmlns covers them.
+        for broken in entry.findall("link"):
+            entry.remove(broken)
+        for link in self.links:
+            etree.SubElement(entry, "link", link)
+        return entry
 
 
 def generator(
@@ -79,14 +100,22 @@ def _group_feed(feed: Feed, site: Site, fmt: str) -> FeedGenerator:
     return fg
 
 
+def entry_links(fe: FeedEntry, links: list[dict[str, str]]) -> None:
+    """Set an entry's links: all of them in Atom, the alternate one as RSS <link>."""
+    fe.link(href=links[0]["href"], rel="alternate")
+    fe.register_extension("links", EntryLinksExtension, atom=True, rss=False)
+    fe.links.links = links
+
+
 def _entry(fg: FeedGenerator, item: Item, site: Site) -> None:
     fe = fg.add_entry(order="append")
     fe.id(item.entry.entry_id)
     fe.title(item.group.name)
     fe.content(entry_html(item, site), type="html")
-    fe.link(href=site.url(item.page_path), rel="alternate", type="text/html")
+    links = [{"href": site.url(item.page_path), "rel": "alternate", "type": "text/html"}]
     if item.group.website:
-        fe.link(href=item.group.website, rel="related")
+        links.append({"href": item.group.website, "rel": "related"})
+    entry_links(fe, links)
     fe.category(term=item.category.slug, label=item.category.name, scheme=site.url("/categories/"))
     fe.published(item.entry.published)
     fe.updated(item.entry.updated)
