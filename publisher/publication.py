@@ -15,6 +15,8 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+from markupsafe import Markup
+
 from publisher.directory.model import Directory
 from publisher.render import changes, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
@@ -30,6 +32,7 @@ from publisher.render.common import (
 )
 from publisher.store.history import History
 
+FRAGMENTS = html.Fragments()
 NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
 STATIC = html.TEMPLATES / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
@@ -86,8 +89,8 @@ def _item_key(item: Item) -> tuple[object, ...]:
     return (
         e.entry_id,
         e.fingerprint,
-        rfc3339(e.published),
-        rfc3339(e.updated),
+        e.published.timestamp(),
+        e.updated.timestamp(),
         e.slug,
         item.category.slug,
         item.category.name,
@@ -98,8 +101,15 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
     """Every document of the directory, in a fixed order."""
     base = _key(render_version(), site)
     items = items_of(directory, history)
-    item_keys = {item.group.slug: _item_key(item) for item in items}
-    feeds = feeds_of(directory, history, site)
+    item_keys = {item.group.slug: _key(base, _item_key(item)) for item in items}
+    FRAGMENTS.keep(set(item_keys.values()))
+
+    def entries(listed: list[Item]) -> Markup:
+        # Each fragment is already escaped Markup: join as plain text, wrap once.
+        fragments = "\n".join(FRAGMENTS.entry(item_keys[i.group.slug], i) for i in listed)
+        return Markup(fragments)  # noqa: S704 - a join of autoescaped fragments
+
+    feeds = feeds_of(items, directory, history, site)
     by_category = {
         c.slug: [i for i in items if i.category.slug == c.slug] for c in directory.categories
     }
@@ -145,7 +155,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
                 HTML_TYPE,
                 _key(base, feed.key, feed.title, [item_keys[i.group.slug] for i in mine]),
                 lambda f=feed, m=mine: html.page(
-                    "category.html", feed=f, items=m, alternates=[f], **common
+                    "category.html", feed=f, entries=entries(m), alternates=[f], **common
                 ),
                 feed.updated,
             )
@@ -171,7 +181,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
         lambda: html.page(
             "home.html",
             feeds=feeds,
-            by_category=by_category,
+            by_category={k: entries(v) for k, v in by_category.items()},
             counts={k: len(v) for k, v in by_category.items()},
             alternates=[feeds[0]],
             **common,
@@ -184,7 +194,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
         yield Spec(
             item.page_path,
             HTML_TYPE,
-            _key(base, item_keys[item.group.slug]),
+            item_keys[item.group.slug],
             lambda i=item, f=feed: html.page(
                 "group.html", item=i, feed=f, alternates=[f], **common
             ),

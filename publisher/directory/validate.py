@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.directory.files import SITE_FILE, DataFile, Path_, data_files, read_file
+from publisher.directory.files import SITE_FILE, DataFile, Path_, data_files, parse
 from publisher.directory.model import (
     FLAGS,
     Category,
@@ -26,6 +27,7 @@ from publisher.directory.model import (
     Meetings,
     Place,
     Site,
+    content_json,
 )
 from publisher.errors import DirectoryError, Problem
 
@@ -288,7 +290,7 @@ def _build_group(raw: dict[str, Any], category: str, source: str) -> Group:
     place = raw.get("place")
     contact = raw.get("contact")
     meetings = raw.get("meetings")
-    return Group(
+    group = Group(
         slug=raw["slug"],
         name=raw["name"],
         category=category,
@@ -301,6 +303,7 @@ def _build_group(raw: dict[str, Any], category: str, source: str) -> Group:
         previous_slugs=tuple(raw.get("previous_slugs", ())),
         source=source,
     )
+    return replace(group, content=content_json(group))
 
 
 def _complete(value: Any, spec: Spec) -> bool:
@@ -326,9 +329,53 @@ def load_directory(folder: Path) -> Directory:
     return directory
 
 
+@dataclass(frozen=True)
+class GroupsFile:
+    """One file of groups, checked on its own: what other files cannot change."""
+
+    category: str | None
+    category_line: int | None
+    groups: tuple[tuple[Group, int | None, tuple[int | None, ...]], ...]  # group, slug lines
+    problems: tuple[Problem, ...]
+
+
+@lru_cache(maxsize=1024)
+def check_groups_file(name: str, raw: bytes) -> GroupsFile:
+    """Parse and check one file of groups. Cached by content, so a reload re-reads only the
+    files that changed: a large directory split over many files reloads in milliseconds."""
+    data, problems = parse(raw, name)
+    if data is None:
+        return GroupsFile(None, None, (), tuple(problems))
+    raw_value = _Checker(data, problems).check(data.value, GROUPS_FILE, ())
+    category = raw_value.get("category") if raw_value else None
+    groups = []
+    for i, group_raw in enumerate(raw_value.get("groups", []) if raw_value else []):
+        if not _complete(group_raw, GROUP) or category is None:
+            continue
+        place = group_raw.get("place") or {}
+        for j, inferred in enumerate(place.get("inferred", [])):
+            if inferred not in PLACE_FIELDS or inferred not in place:
+                problems.append(
+                    Problem(
+                        name,
+                        data.line(("groups", i, "place", "inferred", j)),
+                        group_raw["slug"],
+                        f"place.inferred[{j}]",
+                        f"{inferred!r} is not a place field of this group.",
+                        "List only place fields that are filled in, e.g. country.",
+                    )
+                )
+        line = data.line(("groups", i, "slug"))
+        previous = tuple(
+            data.line(("groups", i, "previous_slugs", j))
+            for j in range(len(group_raw.get("previous_slugs", [])))
+        )
+        groups.append((_build_group(group_raw, category, f"{name}:{line}"), line, previous))
+    return GroupsFile(category, data.line(("category",)), tuple(groups), tuple(problems))
+
+
 def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error."""
-    problems: list[Problem] = []
     folder = Path(folder)
     if not folder.is_dir():
         return None, [
@@ -341,62 +388,23 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
                 "Give the folder that holds site.yaml with --data.",
             )
         ]
-    paths = data_files(folder)
-    site_path = folder / SITE_FILE
-    if not site_path.is_file():
-        problems.append(
-            Problem(
-                SITE_FILE,
-                None,
-                None,
-                None,
-                "site.yaml is missing: it names the directory and its categories.",
-                "Create it; see the README.",
-            )
-        )
-    site_raw: dict[str, Any] | None = None
-    if site_path.is_file():
-        data, found = read_file(site_path, SITE_FILE)
-        problems += found
-        if data is not None:
-            checker = _Checker(data, problems)
-            site_raw = checker.check(data.value, SITE, ())
-    categories: dict[str, dict[str, Any]] = {}
-    if site_raw and _complete(site_raw.get("categories", []), SITE.fields["categories"]):
-        for i, cat in enumerate(site_raw.get("categories", [])):
-            if cat["slug"] in categories:
-                problems.append(
-                    Problem(
-                        SITE_FILE,
-                        data.line(("categories", i, "slug")),
-                        None,
-                        "slug",
-                        f"The category {cat['slug']!r} is listed twice.",
-                        "Keep one.",
-                    )
-                )
-            categories[cat["slug"]] = cat
+    problems: list[Problem] = []
+    site_raw, categories = _check_site(folder, problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
     slug_seen: dict[str, str] = {}
-    for path in paths:
+    for path in data_files(folder):
         if path.name == SITE_FILE:
             continue
         name = path.name
-        data, found = read_file(path, name)
-        problems += found
-        if data is None:
-            continue
-        checker = _Checker(data, problems)
-        raw = checker.check(data.value, GROUPS_FILE, ())
-        if not raw:
-            continue
-        category = raw.get("category")
+        checked = check_groups_file(name, path.read_bytes())
+        problems += checked.problems
+        category = checked.category
         if category and categories and category not in categories:
             close = difflib.get_close_matches(category, list(categories), n=1)
             problems.append(
                 Problem(
                     name,
-                    data.line(("category",)),
+                    checked.category_line,
                     None,
                     "category",
                     f"Unknown category {category!r}.",
@@ -405,40 +413,26 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
                 )
             )
             continue
-        for i, group_raw in enumerate(raw.get("groups", [])):
-            if not _complete(group_raw, GROUP) or category is None:
-                continue
-            place = group_raw.get("place") or {}
-            for j, inferred in enumerate(place.get("inferred", [])):
-                if inferred not in PLACE_FIELDS or inferred not in place:
-                    problems.append(
-                        Problem(
-                            name,
-                            data.line(("groups", i, "place", "inferred", j)),
-                            group_raw["slug"],
-                            f"place.inferred[{j}]",
-                            f"{inferred!r} is not a place field of this group.",
-                            "List only place fields that are filled in, e.g. country.",
-                        )
-                    )
-            line = data.line(("groups", i, "slug"))
-            for j, slug in enumerate([group_raw["slug"], *group_raw.get("previous_slugs", [])]):
-                where = f"{name}:{line}"
+        for group, line, previous_lines in checked.groups:
+            slugs = [(group.slug, "slug", line)] + [
+                (slug, f"previous_slugs[{j}]", previous_lines[j])
+                for j, slug in enumerate(group.previous_slugs)
+            ]
+            for slug, field_name, slug_line in slugs:
                 if slug in slug_seen:
-                    field_name = "slug" if j == 0 else f"previous_slugs[{j - 1}]"
                     problems.append(
                         Problem(
                             name,
-                            data.line(("groups", i, "slug" if j == 0 else "previous_slugs")),
-                            group_raw["slug"],
+                            slug_line,
+                            group.slug,
                             field_name,
                             f"The slug {slug!r} is already used at {slug_seen[slug]}.",
                             "Slugs must be unique, old ones included: choose another.",
                         )
                     )
-                slug_seen.setdefault(slug, where)
+                slug_seen.setdefault(slug, f"{name}:{slug_line}")
             if category in groups:
-                groups[category].append(_build_group(group_raw, category, f"{name}:{line}"))
+                groups[category].append(group)
     if any(not p.warning for p in problems) or site_raw is None:
         return None, problems
     directory = Directory(
@@ -455,3 +449,43 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
         ),
     )
     return directory, problems
+
+
+def _check_site(
+    folder: Path, problems: list[Problem]
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """site.yaml: the directory's title and language, and its categories in order."""
+    site_path = folder / SITE_FILE
+    if not site_path.is_file():
+        problems.append(
+            Problem(
+                SITE_FILE,
+                None,
+                None,
+                None,
+                "site.yaml is missing: it names the directory and its categories.",
+                "Create it; see the README.",
+            )
+        )
+        return None, {}
+    data, found = parse(site_path.read_bytes(), SITE_FILE)
+    problems += found
+    if data is None:
+        return None, {}
+    site_raw = _Checker(data, problems).check(data.value, SITE, ())
+    categories: dict[str, dict[str, Any]] = {}
+    if site_raw and _complete(site_raw.get("categories", []), SITE.fields["categories"]):
+        for i, cat in enumerate(site_raw.get("categories", [])):
+            if cat["slug"] in categories:
+                problems.append(
+                    Problem(
+                        SITE_FILE,
+                        data.line(("categories", i, "slug")),
+                        None,
+                        "slug",
+                        f"The category {cat['slug']!r} is listed twice.",
+                        "Keep one.",
+                    )
+                )
+            categories[cat["slug"]] = cat
+    return site_raw, categories

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from publisher.directory.model import FLAGS
-from publisher.render.common import FORMAT_NAMES, FORMATS
+from publisher.render.common import FORMAT_NAMES, FORMATS, Item
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -43,3 +44,25 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
 def page(template: str, **context: Any) -> bytes:
     """Render one page template to UTF-8 bytes."""
     return environment().get_template(template).render(**context).encode()
+
+
+class Fragments:
+    """A memo of group-list entries, so a page listing 10,000 groups re-renders only the
+    entries whose inputs changed. Each entry is a pure function of its key (the item's
+    history and content), so reusing one gives the same bytes as rendering it again."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, Markup] = {}
+
+    def entry(self, key: str, item: Item) -> Markup:
+        fragment = self._memo.get(key)
+        if fragment is None:
+            template = environment().get_template("_group_item.html")
+            fragment = Markup(template.render(item=item))  # noqa: S704 - autoescaped output
+            self._memo[key] = fragment
+        return fragment
+
+    def keep(self, keys: set[str]) -> None:
+        """Forget entries no longer in the directory, once the memo has grown past twice it."""
+        if len(self._memo) > 2 * len(keys):
+            self._memo = {k: v for k, v in self._memo.items() if k in keys}

@@ -11,16 +11,12 @@ import hashlib
 import json
 import re
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from publisher.directory.model import Directory, Group
 from publisher.errors import MassRemovalError
-
-#: Fields of a group that are its identity or bookkeeping, not content.
-_NOT_CONTENT = {"slug", "previous_slugs", "source"}
 
 
 def format_time(moment: datetime) -> str:
@@ -32,7 +28,7 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # reads the Z as UTC; far faster than strptime
 
 
 @dataclass(frozen=True)
@@ -89,14 +85,8 @@ class History:
         return {e.id: e for e in self.entries}
 
 
-def content_of(group: Group) -> dict[str, Any]:
-    """The group's content as plain JSON-ready values: what a change is measured on."""
-    return {k: v for k, v in asdict(group).items() if k not in _NOT_CONTENT}
-
-
-def fingerprint_of(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def fingerprint_of(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def tag_base(conn: sqlite3.Connection, authority: str, base_url: str, now: datetime) -> str:
@@ -131,6 +121,17 @@ def _entry(row: sqlite3.Row) -> Entry:
         updated=parse_time(row["updated"]),
         removed=parse_time(row["removed"]) if row["removed"] else None,
     )
+
+
+def _changed_fields(row: sqlite3.Row, group: Group) -> list[str]:
+    """Names of the top-level fields that differ from the stored copy ("slug" if renamed)."""
+    fields = []
+    if row["content"] != group.content:
+        old, new = json.loads(row["content"]), json.loads(group.content)
+        fields = [k for k in old.keys() | new.keys() if old.get(k) != new.get(k)]
+    if row["slug"] != group.slug:
+        fields.append("slug")
+    return sorted(fields)
 
 
 def _log(
@@ -168,6 +169,10 @@ def record(
     # atom:updated (the W3C feed validator warns of that, as some aggregators key on it).
     start = now.astimezone(UTC).replace(microsecond=0)
     offsets = iter(range(len(directory.groups) + len(rows), -1, -1))
+
+    def stamp() -> str:
+        return format_time(start + timedelta(microseconds=next(offsets)))
+
     slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
     present = {i for i, r in rows.items() if r["removed"] is None}
     seen: set[int] = set()
@@ -189,11 +194,8 @@ def record(
         raise MassRemovalError([rows[i]["slug"] for i in removing], len(present))
 
     for group, entry in plan:
-        at = format_time(start + timedelta(microseconds=next(offsets)))
-        encoded = json.dumps(content_of(group), sort_keys=True, ensure_ascii=False)
-        content = json.loads(encoded)  # tuples become lists, as in the stored copy
-        fingerprint = fingerprint_of(content)
         if entry is None:
+            at = stamp()
             cur = conn.execute(
                 "INSERT INTO entries (entry_id, slug, category, name, fingerprint, content, "
                 "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -202,8 +204,8 @@ def record(
                     group.slug,
                     group.category,
                     group.name,
-                    fingerprint,
-                    encoded,
+                    fingerprint_of(group.content),
+                    group.content,
                     at,
                     at,
                 ),
@@ -214,28 +216,27 @@ def record(
             changes += 1
         else:
             row = rows[entry]
-            old = json.loads(row["content"])
-            fields = sorted(k for k in content.keys() | old.keys() if content.get(k) != old.get(k))
-            if row["slug"] != group.slug:
-                fields = sorted([*fields, "slug"])
-            if row["removed"] is not None:
-                _log(conn, entry, "added", fields, at, group.slug, group.name, [group.category])
-            elif fields:
-                _log(
-                    conn,
-                    entry,
-                    "changed",
-                    fields,
-                    at,
-                    group.slug,
-                    group.name,
-                    [group.category, row["category"]],
-                )
+            fields = _changed_fields(row, group)
             if fields or row["removed"] is not None:
+                at = stamp()
+                if row["removed"] is not None:
+                    categories = [group.category]
+                    _log(conn, entry, "added", fields, at, group.slug, group.name, categories)
+                else:
+                    categories = [group.category, row["category"]]
+                    _log(conn, entry, "changed", fields, at, group.slug, group.name, categories)
                 conn.execute(
                     "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, "
                     "content = ?, updated = ?, removed = NULL WHERE id = ?",
-                    (group.slug, group.category, group.name, fingerprint, encoded, at, entry),
+                    (
+                        group.slug,
+                        group.category,
+                        group.name,
+                        fingerprint_of(group.content),
+                        group.content,
+                        at,
+                        entry,
+                    ),
                 )
                 changes += 1
         for slug in (group.slug, *group.previous_slugs):
@@ -243,7 +244,7 @@ def record(
                 conn.execute("INSERT INTO slugs (slug, entry) VALUES (?, ?)", (slug, entry))
                 slug_to_entry[slug] = entry
     for entry in sorted(removing):
-        at = format_time(start + timedelta(microseconds=next(offsets)))
+        at = stamp()
         row = rows[entry]
         conn.execute("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", (at, at, entry))
         _log(conn, entry, "removed", [], at, row["slug"], row["name"], [row["category"]])
