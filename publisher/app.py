@@ -14,7 +14,7 @@ from publisher.config import load_settings
 from publisher.errors import PublisherError
 from publisher.publish import Clock, Publisher, utc_now
 from publisher.watch import Watcher
-from publisher.web import admin, documents, health
+from publisher.web import admin, documents, health, serving
 
 log = logging.getLogger("publisher")
 access_log = logging.getLogger("publisher.access")
@@ -32,19 +32,24 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
     """Build the app. ``config`` overrides settings (keys as in publisher.config.SETTINGS);
     ``clock`` gives the time changes are recorded at (tests pass their own).
 
-    The stored publication is served from the first request; the data is (re)loaded at start,
-    in the background when a publication already exists, so the server answers at once.
+    The data is (re)loaded at start in the background, so the server answers at once: the
+    stored publication meanwhile, or a 503 with Retry-After on the very first start.
+    ``app.extensions["publisher.ready"]`` is set when that first load has ended.
     """
     settings = load_settings(config)
     app = Flask(__name__, static_folder=None)
     publisher = Publisher(settings, clock)
     app.extensions["publisher"] = publisher
-    if publisher.current:
-        threading.Thread(
-            target=_load, args=(publisher,), name="publisher-load", daemon=True
-        ).start()
-    else:
-        _load(publisher)
+    app.extensions["publisher.served"] = documents.Served()
+    ready = app.extensions["publisher.ready"] = threading.Event()
+
+    def first_load() -> None:
+        try:
+            _load(publisher)
+        finally:
+            ready.set()
+
+    threading.Thread(target=first_load, name="publisher-load", daemon=True).start()
     if settings.watch:
         watcher = Watcher(
             publisher.data, lambda: _load(publisher), settings.watch_interval, settings.watch_settle
@@ -53,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
         app.extensions["publisher.watcher"] = watcher
     if settings.access_log:
         _log_requests(app)
+    app.wsgi_app = serving.PublicationServer(  # type: ignore[method-assign]
+        app.wsgi_app, publisher, app.extensions["publisher.served"], settings.access_log
+    )
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(documents.bp)
@@ -61,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
 
 def close_app(app: Flask) -> None:
     """Stop the watcher and close the database (tests and graceful shutdown)."""
+    app.extensions["publisher.ready"].wait()
     watcher = app.extensions.pop("publisher.watcher", None)
     if watcher is not None:
         watcher.stop()

@@ -94,6 +94,8 @@ def make_app(data_dir: Path, database: Path, clock: Clock) -> Iterator:
         }
         app = create_app(settings, clock=clock)
         apps.append(app)
+        # The first load runs in the background; tests start once it has ended.
+        assert app.extensions["publisher.ready"].wait(timeout=60)
         return app
 
     yield make

@@ -103,3 +103,15 @@ def test_a_path_without_its_trailing_slash_redirects(server):
 
 def test_post_to_a_document_is_not_allowed(server):
     assert server.post("/feeds/all.atom").status_code == 405
+
+
+def test_first_start_with_invalid_data_answers_503_and_stays_alive(make_app, serve, data_dir):
+    """Nothing published yet: documents say so with Retry-After; the process is alive."""
+    (data_dir / "community-groups.yaml").write_text("groups: [\n", encoding="utf-8")
+    server = serve(make_app())
+    response = server.get("/feeds/all.atom")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "publisher check" in response.text
+    assert server.get("/healthz").status_code == 200
+    assert server.get("/readyz").status_code == 503

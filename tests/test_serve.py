@@ -36,7 +36,7 @@ def served(tmp_path):
     try:
         for _ in range(200):  # at most 20 s
             try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(url + "/readyz", timeout=1).status_code == 200:
                     break
             except requests.ConnectionError:
                 time.sleep(0.1)

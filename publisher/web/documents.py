@@ -2,43 +2,62 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, request
+from flask import Blueprint, Response, current_app, redirect
 
-from publisher.publication import NOT_FOUND
+from publisher.publication import NOT_FOUND, Publication
 from publisher.publish import Publisher
-from publisher.web.conditional import respond
+from publisher.web.conditional import Prepared, prepare
 
 bp = Blueprint("documents", __name__)
 
 UNAVAILABLE = (
-    "The directory has not been published yet: its data could not be loaded. "
-    "Run 'publisher check' to see what to fix.\n"
+    "The directory has not been published yet: its data is being loaded or could not be "
+    "loaded. Try again in a moment; if this stays, run 'publisher check' to see what to fix.\n"
 )
 
 
-def _publisher() -> Publisher:
-    return current_app.extensions["publisher"]
+class Served:
+    """Prepared answers for the publication being served, made on first use of each path
+    and dropped together when a new publication comes in."""
+
+    def __init__(self) -> None:
+        self.source: dict[str, Publication] | None = None
+        self.prepared: dict[str, Prepared] = {}
+
+    def get(self, publisher: Publisher, path: str) -> Prepared | None:
+        pubs = publisher.current
+        if pubs is not self.source:
+            self.source, self.prepared = pubs, {}
+        prepared = self.prepared.get(path)
+        if prepared is None:
+            pub = pubs.get(path)
+            if pub is None:
+                return None
+            settings = publisher.settings
+            max_age = settings.feed_max_age if pub.is_feed else settings.page_max_age
+            prepared = self.prepared[path] = prepare(pub, max_age)
+        return prepared
 
 
 @bp.route("/", defaults={"path": ""}, methods=["GET", "HEAD"])
 @bp.route("/<path:path>", methods=["GET", "HEAD"])
 def document(path: str) -> Response:
-    """Serve the publication at ``/path``; 404 page when there is none.
+    """Answer a path that has no publication (hits are served by ``serving``): a redirect
+    to the same path with a trailing slash when that exists, else the 404 page.
 
-    :raise 503: nothing has ever been published (first start with invalid data).
+    :raise 503: nothing has been published yet (first load running, or invalid data).
     """
-    publisher = _publisher()
-    publisher.refresh()
-    pubs = publisher.current
-    pub = pubs.get("/" + path)
-    if pub is None:
-        if not pubs:
-            return Response(UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
-        if pubs.get(f"/{path}/") is not None:
-            return redirect(f"/{path}/", code=308)
-        pub = pubs[NOT_FOUND]
-    settings = publisher.settings
-    max_age = settings.feed_max_age if pub.is_feed else settings.page_max_age
-    return respond(
-        pub, max_age, request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")
-    )
+    publisher: Publisher = current_app.extensions["publisher"]
+    served: Served = current_app.extensions["publisher.served"]
+    if not publisher.current:
+        return Response(
+            UNAVAILABLE,
+            status=503,
+            headers={"Retry-After": "5"},
+            content_type="text/plain; charset=utf-8",
+        )
+    if f"/{path}/" in publisher.current:
+        return redirect(f"/{path}/", code=308)
+    prepared = served.get(publisher, NOT_FOUND)
+    assert prepared is not None
+    return Response(prepared.publication.body, status=404, headers=prepared.headers)

@@ -1,0 +1,60 @@
+"""The hot path: GET and HEAD of a published document, answered in front of Flask's routing.
+
+Every document is already rendered, with its headers prepared (``conditional.prepare``), so
+a hit needs no request object, routing or header validation: it is a dictionary look-up and
+an ETag comparison. That keeps serving close to a static file server. Everything else (the
+admin and health endpoints, 404 pages, redirects to a trailing slash) falls through to the
+Flask app.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from publisher.publish import Publisher
+from publisher.web.conditional import not_modified
+from publisher.web.documents import Served
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+access_log = logging.getLogger("publisher.access")
+STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+
+
+class PublicationServer:
+    """WSGI middleware wrapping ``app.wsgi_app``."""
+
+    def __init__(self, app: WSGIApp, publisher: Publisher, served: Served, log: bool) -> None:
+        self.app = app
+        self.publisher = publisher
+        self.served = served
+        self.log = log
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        if method != "GET" and method != "HEAD":
+            return self.app(environ, start_response)
+        started = time.perf_counter()
+        self.publisher.refresh()
+        path = environ.get("PATH_INFO") or "/"
+        prepared = self.served.get(self.publisher, path)
+        if prepared is None:
+            return self.app(environ, start_response)
+        pub = prepared.publication
+        if not_modified(
+            pub, environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE")
+        ):
+            status, body = 304, b""
+            start_response("304 Not Modified", prepared.not_modified_headers)
+        else:
+            status, body = pub.status, pub.body if method == "GET" else b""
+            start_response(STATUS[status], prepared.headers)
+        if self.log:
+            took = (time.perf_counter() - started) * 1000
+            access_log.info("%s %s %s %s %.1fms", method, path, status, len(body), took)
+        return [body]
