@@ -6,8 +6,7 @@ it. Nothing here is ever completed or guessed (an email without a domain stays a
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 #: Flags a group may carry, with the plain words shown to people.
 FLAGS: dict[str, str] = {
@@ -66,23 +65,13 @@ class Group:
     meetings: Meetings | None = None
     previous_slugs: tuple[str, ...] = ()
     source: str = field(default="", compare=False)
-    #: Canonical JSON of the content (see ``content_json``), computed once when validated.
+    #: Canonical JSON of the content (all but the slugs), made once when validated.
     content: str = field(default="", compare=False, repr=False)
 
     @property
     def website(self) -> str | None:
         """The group's own link, where one is known."""
         return self.links[0].url if self.links else None
-
-
-#: Fields of a group that are its identity or bookkeeping, not content.
-NOT_CONTENT = frozenset({"slug", "previous_slugs", "source", "content"})
-
-
-def content_json(group: Group) -> str:
-    """The group's content as canonical JSON: what history compares and fingerprints."""
-    content = {k: v for k, v in asdict(group).items() if k not in NOT_CONTENT}
-    return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

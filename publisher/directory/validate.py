@@ -8,6 +8,7 @@ typo never silently drops a fact.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,6 @@ from publisher.directory.model import (
     Meetings,
     Place,
     Site,
-    content_json,
 )
 from publisher.errors import DirectoryError, Problem
 
@@ -138,8 +138,13 @@ class _Checker:
         self.data = data
         self.problems = problems
         self.group: str | None = None
+        #: The first two steps of every path with an error, e.g. ("groups", 3): that group
+        #: is incomplete and is not built.
+        self.bad: set[Path_] = set()
 
     def report(self, path: Path_, message: str, hint: str = "", warning: bool = False) -> None:
+        if not warning:
+            self.bad.add(path[:2])
         self.problems.append(
             Problem(
                 self.data.name,
@@ -303,21 +308,15 @@ def _build_group(raw: dict[str, Any], category: str, source: str) -> Group:
         previous_slugs=tuple(raw.get("previous_slugs", ())),
         source=source,
     )
-    return replace(group, content=content_json(group))
+    return replace(group, content=_content_json(raw, category))
 
 
-def _complete(value: Any, spec: Spec) -> bool:
-    """True when a cleaned value has every required part (nothing was dropped as invalid)."""
-    if value is None:
-        return False
-    if spec.kind == "object":
-        return all(
-            k in value and _complete(value[k], s) for k, s in spec.fields.items() if s.required
-        ) and all(_complete(v, spec.fields[k]) for k, v in value.items())
-    if spec.kind == "list":
-        assert spec.item is not None
-        return all(_complete(v, spec.item) for v in value)
-    return True
+def _content_json(raw: dict[str, Any], category: str) -> str:
+    """Canonical JSON of a group's content (all but its slugs): what history compares and
+    fingerprints. Made from the checked values, which are plain JSON already."""
+    content = {k: v for k, v in raw.items() if k not in ("slug", "previous_slugs")}
+    content["category"] = category
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
 def load_directory(folder: Path) -> Directory:
@@ -346,11 +345,12 @@ def check_groups_file(name: str, raw: bytes) -> GroupsFile:
     data, problems = parse(raw, name)
     if data is None:
         return GroupsFile(None, None, (), tuple(problems))
-    raw_value = _Checker(data, problems).check(data.value, GROUPS_FILE, ())
+    checker = _Checker(data, problems)
+    raw_value = checker.check(data.value, GROUPS_FILE, ())
     category = raw_value.get("category") if raw_value else None
     groups = []
     for i, group_raw in enumerate(raw_value.get("groups", []) if raw_value else []):
-        if not _complete(group_raw, GROUP) or category is None:
+        if ("groups", i) in checker.bad or category is None:
             continue
         place = group_raw.get("place") or {}
         for j, inferred in enumerate(place.get("inferred", [])):
@@ -472,9 +472,10 @@ def _check_site(
     problems += found
     if data is None:
         return None, {}
-    site_raw = _Checker(data, problems).check(data.value, SITE, ())
+    checker = _Checker(data, problems)
+    site_raw = checker.check(data.value, SITE, ())
     categories: dict[str, dict[str, Any]] = {}
-    if site_raw and _complete(site_raw.get("categories", []), SITE.fields["categories"]):
+    if site_raw and not any(step[0] == "categories" for step in checker.bad):
         for i, cat in enumerate(site_raw.get("categories", [])):
             if cat["slug"] in categories:
                 problems.append(

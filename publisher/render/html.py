@@ -35,6 +35,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates are read once per process; render_version() sees edits
     )
     env.filters["human_date"] = human_date
     env.globals.update(FLAGS=FLAGS, FORMATS=FORMATS, FORMAT_NAMES=FORMAT_NAMES, READERS=READERS)

@@ -134,23 +134,6 @@ def _changed_fields(row: sqlite3.Row, group: Group) -> list[str]:
     return sorted(fields)
 
 
-def _log(
-    conn: sqlite3.Connection,
-    entry: int,
-    kind: str,
-    fields: list[str],
-    at: str,
-    slug: str,
-    name: str,
-    categories: list[str],
-) -> None:
-    conn.execute(
-        "INSERT INTO changes (entry, kind, fields, at, slug, name, categories) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (entry, kind, json.dumps(fields), at, slug, name, json.dumps(sorted(set(categories)))),
-    )
-
-
 def record(
     conn: sqlite3.Connection,
     directory: Directory,
@@ -162,21 +145,12 @@ def record(
 
     Raises MassRemovalError, writing nothing, when more than half of the present groups would
     go and ``confirm_removals`` is false: a truncated file must not empty every feed.
+    Writes are batched (one statement per table), so a first load of 10,000 groups is cheap.
     """
     rows = {r["id"]: r for r in conn.execute("SELECT * FROM entries")}
-    # Changes of one load are a microsecond apart, the first group in directory order the
-    # newest: feeds then list a first load in directory order, and no two entries share an
-    # atom:updated (the W3C feed validator warns of that, as some aggregators key on it).
-    start = now.astimezone(UTC).replace(microsecond=0)
-    offsets = iter(range(len(directory.groups) + len(rows), -1, -1))
-
-    def stamp() -> str:
-        return format_time(start + timedelta(microseconds=next(offsets)))
-
     slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
     present = {i for i, r in rows.items() if r["removed"] is None}
     seen: set[int] = set()
-    changes = 0
     plan: list[tuple[Group, int | None]] = []
     for group in directory.groups:
         entry = slug_to_entry.get(group.slug)
@@ -193,13 +167,41 @@ def record(
     if present and len(removing) * 2 > len(present) and not confirm_removals:
         raise MassRemovalError([rows[i]["slug"] for i in removing], len(present))
 
+    # Changes of one load are a microsecond apart, the first group in directory order the
+    # newest: feeds then list a first load in directory order, and no two entries share an
+    # atom:updated (the W3C feed validator warns of that, as some aggregators key on it).
+    start = now.astimezone(UTC).replace(microsecond=0)
+    offsets = iter(range(len(plan) + len(removing), -1, -1))
+
+    def stamp() -> str:
+        return format_time(start + timedelta(microseconds=next(offsets)))
+
+    next_id = max(rows, default=0) + 1
+    inserts: list[tuple[object, ...]] = []
+    updates: list[tuple[object, ...]] = []
+    removals: list[tuple[object, ...]] = []
+    new_slugs: list[tuple[str, int]] = []
+    log: list[tuple[object, ...]] = []
+
+    def changed(
+        entry: int,
+        kind: str,
+        fields: list[str],
+        at: str,
+        slug: str,
+        name: str,
+        categories: list[str],
+    ) -> None:
+        log.append(
+            (entry, kind, json.dumps(fields), at, slug, name, json.dumps(sorted(set(categories))))
+        )
+
     for group, entry in plan:
         if entry is None:
-            at = stamp()
-            cur = conn.execute(
-                "INSERT INTO entries (entry_id, slug, category, name, fingerprint, content, "
-                "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            entry, next_id, at = next_id, next_id + 1, stamp()
+            inserts.append(
                 (
+                    entry,
                     f"{base}groups/{group.slug}",
                     group.slug,
                     group.category,
@@ -208,26 +210,27 @@ def record(
                     group.content,
                     at,
                     at,
-                ),
+                )
             )
-            entry = cur.lastrowid
-            assert entry is not None
-            _log(conn, entry, "added", [], at, group.slug, group.name, [group.category])
-            changes += 1
+            changed(entry, "added", [], at, group.slug, group.name, [group.category])
         else:
             row = rows[entry]
             fields = _changed_fields(row, group)
             if fields or row["removed"] is not None:
                 at = stamp()
                 if row["removed"] is not None:
-                    categories = [group.category]
-                    _log(conn, entry, "added", fields, at, group.slug, group.name, categories)
+                    changed(entry, "added", fields, at, group.slug, group.name, [group.category])
                 else:
-                    categories = [group.category, row["category"]]
-                    _log(conn, entry, "changed", fields, at, group.slug, group.name, categories)
-                conn.execute(
-                    "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, "
-                    "content = ?, updated = ?, removed = NULL WHERE id = ?",
+                    changed(
+                        entry,
+                        "changed",
+                        fields,
+                        at,
+                        group.slug,
+                        group.name,
+                        [group.category, row["category"]],
+                    )
+                updates.append(
                     (
                         group.slug,
                         group.category,
@@ -236,20 +239,37 @@ def record(
                         group.content,
                         at,
                         entry,
-                    ),
+                    )
                 )
-                changes += 1
         for slug in (group.slug, *group.previous_slugs):
             if slug not in slug_to_entry:
-                conn.execute("INSERT INTO slugs (slug, entry) VALUES (?, ?)", (slug, entry))
+                new_slugs.append((slug, entry))
                 slug_to_entry[slug] = entry
     for entry in sorted(removing):
         at = stamp()
         row = rows[entry]
-        conn.execute("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", (at, at, entry))
-        _log(conn, entry, "removed", [], at, row["slug"], row["name"], [row["category"]])
-        changes += 1
-    return changes
+        removals.append((at, at, entry))
+        changed(entry, "removed", [], at, row["slug"], row["name"], [row["category"]])
+
+    # Renames free their old slug (UNIQUE) before another entry may take it: update first.
+    conn.executemany(
+        "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, content = ?, "
+        "updated = ?, removed = NULL WHERE id = ?",
+        updates,
+    )
+    conn.executemany("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", removals)
+    conn.executemany(
+        "INSERT INTO entries (id, entry_id, slug, category, name, fingerprint, content, "
+        "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserts,
+    )
+    conn.executemany("INSERT INTO slugs (slug, entry) VALUES (?, ?)", new_slugs)
+    conn.executemany(
+        "INSERT INTO changes (entry, kind, fields, at, slug, name, categories) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        log,
+    )
+    return len(log)
 
 
 def read(conn: sqlite3.Connection, max_changes: int) -> History:
