@@ -600,26 +600,32 @@ def ensure_tools() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env, timeout=600, check=False)
 
 
+PUBLISHER_RUNS = (("publisher serve", "0"), ("publisher serve, access log on", "1"))
+
+
 def bench_serving(duration: float, tmp: Path) -> str:
     results: dict[str, dict[str, Load]] = {}
     work = tmp / "serving"
     (work / "www" / "feeds").mkdir(parents=True)
 
-    port = free_port()
-    env = clean_env(
-        PUBLISHER_DATA=str(DATA),
-        PUBLISHER_DATABASE=str(work / "publisher.sqlite3"),
-        PUBLISHER_ACCESS_LOG="0",
-        PUBLISHER_HOST=HOST,
-        PUBLISHER_PORT=str(port),
-    )
-    log = work / "publisher.log"
-    cmd = pinned([str(BIN / "publisher"), "serve"], SERVER_CPU)
-    with process(cmd, log, work, env) as proc:
-        wait_for(port, FEED, proc, log)
-        first = get(port, FEED)
-        body, etag, ctype = first.body, first.headers["etag"], first.headers["content-type"]
-        results["publisher serve"] = measure("publisher serve", port, body, etag, duration)
+    # The access log is on by default (one line per request, to the server's log); the
+    # first run is without it, to compare the serving itself.
+    for name, access_log in PUBLISHER_RUNS:
+        port = free_port()
+        env = clean_env(
+            PUBLISHER_DATA=str(DATA),
+            PUBLISHER_DATABASE=str(work / "publisher.sqlite3"),
+            PUBLISHER_ACCESS_LOG=access_log,
+            PUBLISHER_HOST=HOST,
+            PUBLISHER_PORT=str(port),
+        )
+        log = work / f"publisher-{access_log}.log"
+        cmd = pinned([str(BIN / "publisher"), "serve"], SERVER_CPU)
+        with process(cmd, log, work, env) as proc:
+            wait_for(port, FEED, proc, log)
+            first = get(port, FEED)
+            body, etag, ctype = first.body, first.headers["etag"], first.headers["content-type"]
+            results[name] = measure(name, port, body, etag, duration)
 
     (work / "www" / "feeds" / "all.atom").write_bytes(body)
     (work / "bare_app.py").write_text(BARE_APP)
@@ -661,17 +667,20 @@ def bench_serving(duration: float, tmp: Path) -> str:
             + [f"{by[k].bytes_per_request:,.0f}" for k in ("200", "304")]
             + [f"{by['200'].errors} / {by['304'].errors}"]
         )
-    pub = results["publisher serve"]
-    for other, goal in (("bare Flask (granian)", GOAL_VS_FLASK), ("nginx", GOAL_VS_NGINX)):
-        if other not in results:
-            continue
-        ratios = [pub[k].rps / results[other][k].rps for k in ("200", "304")]
-        marks = ["ok" if r >= goal else "MISS" for r in ratios]
-        rows.append(
-            [f"ratio publisher/{'bare-flask' if 'Flask' in other else other} (goal >= {goal:g}x)"]
-            + [f"{r:.2f}x {m}" for r, m in zip(ratios, marks, strict=True)]
-            + ["", "", "", "", ""]
-        )
+    for name, access_log in PUBLISHER_RUNS:
+        pub = results[name]
+        for other, goal in (("bare Flask (granian)", GOAL_VS_FLASK), ("nginx", GOAL_VS_NGINX)):
+            if other not in results:
+                continue
+            ratios = [pub[k].rps / results[other][k].rps for k in ("200", "304")]
+            marks = ["ok" if r >= goal else "MISS" for r in ratios]
+            versus = "bare-flask" if "Flask" in other else other
+            log_note = ", log on" if access_log == "1" else ""
+            rows.append(
+                [f"ratio publisher{log_note}/{versus} (goal >= {goal:g}x)"]
+                + [f"{r:.2f}x {m}" for r, m in zip(ratios, marks, strict=True)]
+                + ["", "", "", "", ""]
+            )
     generator = (
         "wrk -t1 -c16 --latency"
         if shutil.which("wrk")

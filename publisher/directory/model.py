@@ -6,6 +6,7 @@ it. Nothing here is ever completed or guessed (an email without a domain stays a
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 #: Flags a group may carry, with the plain words shown to people.
@@ -65,13 +66,19 @@ class Group:
     meetings: Meetings | None = None
     previous_slugs: tuple[str, ...] = ()
     source: str = field(default="", compare=False)
-    #: Canonical JSON of the content (all but the slugs), made once when validated.
+    #: Canonical JSON of the content (all but the slugs), made once when validated,
+    #: and its hash: what history compares, so an unchanged group costs no JSON decoding.
     content: str = field(default="", compare=False, repr=False)
+    fingerprint: str = field(default="", compare=False, repr=False)
 
     @property
     def website(self) -> str | None:
         """The group's own link, where one is known."""
         return self.links[0].url if self.links else None
+
+
+def fingerprint_of(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

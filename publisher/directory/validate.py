@@ -28,6 +28,7 @@ from publisher.directory.model import (
     Meetings,
     Place,
     Site,
+    fingerprint_of,
 )
 from publisher.errors import DirectoryError, Problem
 
@@ -308,7 +309,8 @@ def _build_group(raw: dict[str, Any], category: str, source: str) -> Group:
         previous_slugs=tuple(raw.get("previous_slugs", ())),
         source=source,
     )
-    return replace(group, content=_content_json(raw, category))
+    content = _content_json(raw, category)
+    return replace(group, content=content, fingerprint=fingerprint_of(content))
 
 
 def _content_json(raw: dict[str, Any], category: str) -> str:

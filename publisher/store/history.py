@@ -7,7 +7,6 @@ facts, not build times). It runs inside the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sqlite3
@@ -85,10 +84,6 @@ class History:
         return {e.id: e for e in self.entries}
 
 
-def fingerprint_of(content: str) -> str:
-    return hashlib.sha256(content.encode()).hexdigest()
-
-
 def tag_base(conn: sqlite3.Connection, authority: str, base_url: str, now: datetime) -> str:
     """RFC 4151 ``tag:authority,date:`` prefix, fixed at the first run and stored.
 
@@ -123,11 +118,15 @@ def _entry(row: sqlite3.Row) -> Entry:
     )
 
 
-def _changed_fields(row: sqlite3.Row, group: Group) -> list[str]:
-    """Names of the top-level fields that differ from the stored copy ("slug" if renamed)."""
+def _changed_fields(conn: sqlite3.Connection, row: sqlite3.Row, group: Group) -> list[str]:
+    """Names of the top-level fields that differ from the stored copy ("slug" if renamed).
+
+    Equal fingerprints mean equal content; only a group that changed has its stored copy
+    read back and compared field by field."""
     fields = []
-    if row["content"] != group.content:
-        old, new = json.loads(row["content"]), json.loads(group.content)
+    if row["fingerprint"] != group.fingerprint:
+        stored = conn.execute("SELECT content FROM entries WHERE id = ?", (row["id"],))
+        old, new = json.loads(stored.fetchone()[0]), json.loads(group.content)
         fields = [k for k in old.keys() | new.keys() if old.get(k) != new.get(k)]
     if row["slug"] != group.slug:
         fields.append("slug")
@@ -147,7 +146,10 @@ def record(
     go and ``confirm_removals`` is false: a truncated file must not empty every feed.
     Writes are batched (one statement per table), so a first load of 10,000 groups is cheap.
     """
-    rows = {r["id"]: r for r in conn.execute("SELECT * FROM entries")}
+    rows = {
+        r["id"]: r
+        for r in conn.execute("SELECT id, slug, category, name, fingerprint, removed FROM entries")
+    }
     slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
     present = {i for i, r in rows.items() if r["removed"] is None}
     seen: set[int] = set()
@@ -206,7 +208,7 @@ def record(
                     group.slug,
                     group.category,
                     group.name,
-                    fingerprint_of(group.content),
+                    group.fingerprint,
                     group.content,
                     at,
                     at,
@@ -215,7 +217,7 @@ def record(
             changed(entry, "added", [], at, group.slug, group.name, [group.category])
         else:
             row = rows[entry]
-            fields = _changed_fields(row, group)
+            fields = _changed_fields(conn, row, group)
             if fields or row["removed"] is not None:
                 at = stamp()
                 if row["removed"] is not None:
@@ -235,7 +237,7 @@ def record(
                         group.slug,
                         group.category,
                         group.name,
-                        fingerprint_of(group.content),
+                        group.fingerprint,
                         group.content,
                         at,
                         entry,
@@ -275,7 +277,13 @@ def record(
 def read(conn: sqlite3.Connection, max_changes: int) -> History:
     """Everything renderers need from the history, newest changes first."""
     meta = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM meta")}
-    entries = tuple(_entry(r) for r in conn.execute("SELECT * FROM entries ORDER BY id"))
+    entries = tuple(
+        _entry(r)
+        for r in conn.execute(
+            "SELECT id, entry_id, slug, category, name, fingerprint, published, updated, "
+            "removed FROM entries ORDER BY id"
+        )
+    )
     ids = {e.id: e.entry_id for e in entries}
     changes = tuple(
         Change(
