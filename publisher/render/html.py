@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from publisher.directory.model import FLAGS
 from publisher.render.common import FORMAT_NAMES, FORMATS, Item
@@ -19,6 +19,12 @@ from publisher.render.common import FORMAT_NAMES, FORMATS, Item
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 READERS = ("NetNewsWire", "Feedly", "Inoreader", "Thunderbird", "Miniflux")
+
+
+def breakable(text: str) -> Markup:
+    """Escape ``text`` and allow a line break after each slash, so a long name such as
+    "Reading/Teaching/Learning groups" wraps at 320 px instead of breaking mid-word."""
+    return Markup("/<wbr>").join(escape(part) for part in text.split("/"))
 
 
 def human_date(moment: datetime) -> str:
@@ -38,6 +44,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         auto_reload=False,  # templates are read once per process; render_version() sees edits
     )
     env.filters["human_date"] = human_date
+    env.filters["breakable"] = breakable
     env.globals.update(FLAGS=FLAGS, FORMATS=FORMATS, FORMAT_NAMES=FORMAT_NAMES, READERS=READERS)
     return env
 
