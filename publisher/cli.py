@@ -1,14 +1,15 @@
-"""The ``publisher`` command: check, reload, serve, build."""
+"""The ``publisher`` command: check, reload, serve, settings."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
-from publisher.config import SETTINGS, Settings, load_settings
+from publisher.config import SETTINGS, SettingError, Settings, load_settings
 from publisher.directory.validate import check_directory
 from publisher.errors import PublisherError
 
@@ -70,10 +71,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             os.environ[f"PUBLISHER_{name}"] = str(value)
+    if "PUBLISHER_BASE_URL" not in os.environ and (args.host or args.port):
+        # Links must lead back here: follow --host/--port unless a public address is set.
+        settings = load_settings()
+        if settings.host in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+            print(
+                "Listening on every address: set PUBLISHER_BASE_URL to the address people "
+                "use, or links in feeds and pages will point at 127.0.0.1.",
+                file=sys.stderr,
+            )
+        else:
+            host = f"[{settings.host}]" if ":" in settings.host else settings.host
+            os.environ["PUBLISHER_BASE_URL"] = f"http://{host}:{settings.port}"
     settings = load_settings()
     # Fail here, with a plain message, rather than inside a worker process.
     if not Path(settings.data).is_dir():
         print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
+        return 1
+    problem = _port_taken(settings.host, settings.port)
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
     Granian(
         "publisher.wsgi:app",
@@ -83,8 +100,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=1,
         blocking_threads=settings.threads,
         log_access=False,  # our own access log has no IP address or Referer
+        # granian can hang on SIGTERM after serving (emmett-framework/granian#875): a
+        # worker still running after this many seconds is killed.
+        workers_kill_timeout=5,
     ).serve()
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """A plain message if something already listens there.
+
+    granian binds with SO_REUSEPORT, so a second server would silently share the port and
+    answer half the requests with another database's documents.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return (
+                f"Cannot listen on {host}:{port} ({exc.strerror}). Another server may be "
+                "running there: stop it, or choose another port with --port."
+            )
+    return None
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
@@ -109,10 +147,16 @@ def parser() -> argparse.ArgumentParser:
         if database:
             p.add_argument("--database", help="SQLite file (default: PUBLISHER_DATABASE)")
 
-    p = sub.add_parser("check", help="validate the data files and list every problem")
+    p = sub.add_parser(
+        "check",
+        help="validate the data files and list every problem",
+        description=_describe(cmd_check),
+    )
     data_args(p, database=False)
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("reload", help="load the data and publish it now")
+    p = sub.add_parser(
+        "reload", help="load the data and publish it now", description=_describe(cmd_reload)
+    )
     data_args(p)
     p.add_argument(
         "--confirm-removals",
@@ -120,20 +164,35 @@ def parser() -> argparse.ArgumentParser:
         help="allow a load that removes more than half of the groups",
     )
     p.set_defaults(func=cmd_reload)
-    p = sub.add_parser("serve", help="serve the directory over HTTP")
+    p = sub.add_parser(
+        "serve", help="serve the directory over HTTP", description=_describe(cmd_serve)
+    )
     data_args(p)
     p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: 8000)")
     p.set_defaults(func=cmd_serve)
-    p = sub.add_parser("settings", help="show every PUBLISHER_* setting and its value")
+    p = sub.add_parser(
+        "settings",
+        help="show every PUBLISHER_* setting and its value",
+        description=_describe(cmd_settings),
+    )
     p.set_defaults(func=cmd_settings)
     return top
+
+
+def _describe(command: object) -> str:
+    """A subcommand's --help text: the first paragraph of its docstring."""
+    return (getattr(command, "__doc__", "") or "").split("\n\n")[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

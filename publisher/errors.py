@@ -62,3 +62,14 @@ class MassRemovalError(PublisherError):
             "this, so nothing was loaded. If the removals are meant, reload with "
             "--confirm-removals (CLI) or confirm=removals (POST /admin/reload)."
         )
+
+
+class SlugTakenError(PublisherError):
+    """A group uses a slug that history gives to another group still listed."""
+
+    def __init__(self, slug: str, where: str, name: str, owner_name: str, owner_slug: str) -> None:
+        super().__init__(
+            f"{where}: group {name!r}: the slug {slug!r} was the address of {owner_name!r} "
+            f"(now at {owner_slug!r}), and slugs are permanent: its old address keeps leading "
+            "there. Choose another slug for this group."
+        )

@@ -29,6 +29,7 @@ from publisher.store.db import connect, transaction
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+GC_EVERY = 16
 
 
 def utc_now() -> datetime:
@@ -67,6 +68,7 @@ class Publisher:
         self.current: dict[str, Publication] = stored.load_all(self.conn)
         self.generation = stored.generation(self.conn)
         self._checked = monotonic()
+        self._loads = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -126,13 +128,24 @@ class Publisher:
                 )
             self.current = pubs
             self.generation = cur.lastrowid or 0
-            # The directory and its publications live until the next load: keep the cyclic
-            # garbage collector from walking them again and again (at 10,000 groups it cost
-            # more than a whole one-field reload).
-            gc.freeze()
+            self._settle_memory()
             result = LoadResult(count, rendered)
             log.info("%s", result)
             return result
+
+    def _settle_memory(self) -> None:
+        """Keep the cyclic garbage collector off the live directory and publications.
+
+        They live until the next load, and at 10,000 groups the collector walking them cost
+        more than a whole one-field reload. Frozen objects are never collected, so every
+        GC_EVERY loads the old ones are unfrozen and collected once, which bounds the cyclic
+        garbage loads leave behind.
+        """
+        self._loads += 1
+        if self._loads % GC_EVERY == 0:
+            gc.unfreeze()
+            gc.collect()
+        gc.freeze()
 
     def refresh(self, force: bool = False) -> None:
         """Pick up a publication another process (``publisher reload``) wrote.
@@ -142,9 +155,15 @@ class Publisher:
         now = self.monotonic()
         if not force and now - self._checked < self.settings.refresh_interval:
             return
-        with self._lock:
+        # A load in progress holds the lock; requests keep the current publication meanwhile
+        # rather than wait for it.
+        if not self._lock.acquire(blocking=force):
+            return
+        try:
             self._checked = now
             generation = stored.generation(self.conn)
             if generation != self.generation:
                 self.current = stored.load_all(self.conn)
                 self.generation = generation
+        finally:
+            self._lock.release()

@@ -53,6 +53,9 @@ class Server:
     def head(self, path: str, **kwargs: object) -> requests.Response:
         return requests.head(self.url + path, timeout=10, **kwargs)
 
+    def session_options(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.options(self.url + path, timeout=10, **kwargs)
+
     def post(self, path: str, **kwargs: object) -> requests.Response:
         return requests.post(self.url + path, timeout=10, **kwargs)
 

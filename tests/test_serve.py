@@ -71,7 +71,28 @@ def test_serve_runs_under_granian_and_logs_no_ip_address(served):
         headers={"Referer": "https://private.example/secret-page"},
     )
     assert feed.status_code == 200
+    # With --port and no PUBLISHER_BASE_URL, links lead back to this server.
+    assert f'href="{url}/feeds/all.atom" rel="self"' in feed.text
     output = stop(process)
     assert "GET /feeds/all.atom 200" in output
     assert "127.0.0.1" not in output.replace(f"Listening at: {url}", "")
     assert "private.example" not in output
+
+
+def test_serve_refuses_a_port_already_in_use(served, tmp_path):
+    """granian shares a port (SO_REUSEPORT): a second server would answer half the requests
+    from another database. It must refuse to start instead."""
+    url, _ = served
+    port = url.rsplit(":", 1)[1]
+    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "other.sqlite3")}
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "serve", "--port", port],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr

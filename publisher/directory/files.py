@@ -98,10 +98,7 @@ def _plain(
         return [
             _plain(item, (*path, i), lines, problems, name) for i, item in enumerate(node.value)
         ]
-    return _CONSTRUCTOR.construct_object(node)
-
-
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+    return yaml.constructor.SafeConstructor().construct_object(node)
 
 
 def parse(raw: bytes, display_name: str) -> tuple[DataFile | None, list[Problem]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 #: Flags a group may carry, with the plain words shown to people.
 FLAGS: dict[str, str] = {
-    "closed-group": "Closed group: you ask to join",
+    "closed-group": "Closed group",
     "accepts-anonymous-submissions": "Accepts anonymous submissions",
 }
 

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -182,8 +181,15 @@ class _Checker:
                 "Indent the lines under this key.",
             )
             return None
-        if "slug" in value and isinstance(value["slug"], str) and spec is GROUP:
-            self.group = value["slug"]
+        if spec is GROUP:  # problems inside name this group (by its slug, else its name)
+            slug, name = value.get("slug"), value.get("name")
+            self.group = (
+                slug
+                if isinstance(slug, str)
+                else f"(no slug) {name}"
+                if isinstance(name, str)
+                else None
+            )
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key not in spec.fields:
@@ -207,6 +213,8 @@ class _Checker:
                     f"The required key {key!r} is missing.",
                     f"Add a line '{key}: ...'.",
                 )
+        if spec is GROUP:
+            self.group = None
         return out
 
     def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | None:
@@ -340,10 +348,23 @@ class GroupsFile:
     problems: tuple[Problem, ...]
 
 
-@lru_cache(maxsize=1024)
+#: The last check of each file, by name: (its bytes, the result).
+_CHECKED: dict[str, tuple[bytes, GroupsFile]] = {}
+
+
 def check_groups_file(name: str, raw: bytes) -> GroupsFile:
-    """Parse and check one file of groups. Cached by content, so a reload re-reads only the
-    files that changed: a large directory split over many files reloads in milliseconds."""
+    """Parse and check one file of groups, or reuse the last result for the same bytes: a
+    reload parses only the files that changed, so a large directory split over many files
+    reloads quickly. One result is kept per file name, so memory does not grow with edits."""
+    cached = _CHECKED.get(name)
+    if cached is not None and cached[0] == raw:
+        return cached[1]
+    result = _check_groups_file(name, raw)
+    _CHECKED[name] = (raw, result)
+    return result
+
+
+def _check_groups_file(name: str, raw: bytes) -> GroupsFile:
     data, problems = parse(raw, name)
     if data is None:
         return GroupsFile(None, None, (), tuple(problems))
@@ -390,7 +411,19 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
                 "Give the folder that holds site.yaml with --data.",
             )
         ]
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(
+            path.name,
+            None,
+            None,
+            None,
+            "This file is not read: only files ending in .yaml are.",
+            f"If it holds groups, rename it to {path.stem}.yaml.",
+            warning=True,
+        )
+        for path in sorted(folder.iterdir())
+        if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
+    ]
     site_raw, categories = _check_site(folder, problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
     slug_seen: dict[str, str] = {}

@@ -34,7 +34,7 @@ def summary(change: Change, category_names: dict[str, str]) -> tuple[str, str]:
     """A title and one plain sentence for a change."""
     where = " and ".join(category_names.get(c, c) for c in change.categories)
     if change.kind == "added":
-        verb = "was added back to" if change.fields else "was added to"
+        verb = "was added back to" if "restored" in change.fields else "was added to"
         return f"Added: {change.name}", f"{change.name} {verb} {where}."
     if change.kind == "removed":
         return f"Removed: {change.name}", f"{change.name} was removed from {where}."

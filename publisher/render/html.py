@@ -5,6 +5,7 @@ Autoescaping is on for every template, so text from the data is always escaped.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from publisher.render.common import FORMAT_NAMES, FORMATS, Item
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
+#: A whole address (name@domain.tld); anything less is shown as text, never linked.
+EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}")
 READERS = ("NetNewsWire", "Feedly", "Inoreader", "Thunderbird", "Miniflux")
 
 
@@ -45,6 +48,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
     )
     env.filters["human_date"] = human_date
     env.filters["breakable"] = breakable
+    env.tests["email_address"] = lambda text: bool(text and EMAIL.fullmatch(text))
     env.globals.update(FLAGS=FLAGS, FORMATS=FORMATS, FORMAT_NAMES=FORMAT_NAMES, READERS=READERS)
     return env
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from publisher.directory.model import Directory, Group
-from publisher.errors import MassRemovalError
+from publisher.errors import MassRemovalError, SlugTakenError
 
 
 def format_time(moment: datetime) -> str:
@@ -133,6 +133,37 @@ def _changed_fields(conn: sqlite3.Connection, row: sqlite3.Row, group: Group) ->
     return sorted(fields)
 
 
+def _match(
+    directory: Directory, rows: dict[int, sqlite3.Row], slug_to_entry: dict[str, int]
+) -> list[tuple[Group, int | None]]:
+    """Pair each group with its history entry (None for a new group).
+
+    A group's current slug wins; then its previous slugs (a rename) or an old slug of its
+    own (a return after removal). An old slug of a group that is still listed cannot be
+    given to another group: slugs are permanent, and its old address redirects there.
+    """
+    by_current = {r["slug"]: i for i, r in rows.items()}
+    claimed = {by_current[g.slug] for g in directory.groups if g.slug in by_current}
+    plan: list[tuple[Group, int | None]] = []
+    for group in directory.groups:
+        entry = by_current.get(group.slug)
+        if entry is None:
+            for slug in (group.slug, *group.previous_slugs):
+                candidate = slug_to_entry.get(slug)
+                if candidate is None:
+                    continue
+                if candidate in claimed:
+                    owner = rows[candidate]
+                    raise SlugTakenError(
+                        slug, group.source, group.name, owner["name"], owner["slug"]
+                    )
+                entry = candidate
+                claimed.add(entry)
+                break
+        plan.append((group, entry))
+    return plan
+
+
 def record(
     conn: sqlite3.Connection,
     directory: Directory,
@@ -152,19 +183,8 @@ def record(
     }
     slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
     present = {i for i, r in rows.items() if r["removed"] is None}
-    seen: set[int] = set()
-    plan: list[tuple[Group, int | None]] = []
-    for group in directory.groups:
-        entry = slug_to_entry.get(group.slug)
-        if entry is None:
-            entry = next(
-                (slug_to_entry[s] for s in group.previous_slugs if s in slug_to_entry), None
-            )
-        if entry is not None and entry in seen:
-            entry = None  # two groups claim one history; the second starts its own
-        if entry is not None:
-            seen.add(entry)
-        plan.append((group, entry))
+    plan = _match(directory, rows, slug_to_entry)
+    seen = {entry for _, entry in plan if entry is not None}
     removing = present - seen
     if present and len(removing) * 2 > len(present) and not confirm_removals:
         raise MassRemovalError([rows[i]["slug"] for i in removing], len(present))
@@ -172,7 +192,12 @@ def record(
     # Changes of one load are a microsecond apart, the first group in directory order the
     # newest: feeds then list a first load in directory order, and no two entries share an
     # atom:updated (the W3C feed validator warns of that, as some aggregators key on it).
+    # Two loads within one second still get increasing times, or readers would miss the
+    # second edit (its updated date would not move).
     start = now.astimezone(UTC).replace(microsecond=0)
+    last = conn.execute("SELECT MAX(at) FROM changes").fetchone()[0]
+    if last is not None:
+        start = max(start, parse_time(last) + timedelta(microseconds=1))
     offsets = iter(range(len(plan) + len(removing), -1, -1))
 
     def stamp() -> str:
@@ -220,8 +245,16 @@ def record(
             fields = _changed_fields(conn, row, group)
             if fields or row["removed"] is not None:
                 at = stamp()
-                if row["removed"] is not None:
-                    changed(entry, "added", fields, at, group.slug, group.name, [group.category])
+                if row["removed"] is not None:  # back after a removal: same id and first date
+                    changed(
+                        entry,
+                        "added",
+                        ["restored", *fields],
+                        at,
+                        group.slug,
+                        group.name,
+                        [group.category],
+                    )
                 else:
                     changed(
                         entry,

@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from publisher.errors import DirectoryError, MassRemovalError
+from publisher.errors import DirectoryError, MassRemovalError, PublisherError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ def reload() -> Response:
 
     :raise 404: no admin token is configured (the endpoint is off).
     :raise 401: the token is missing or wrong.
-    :raise 422: the data has errors (each listed); the old publication stays.
+    :raise 422: the data has errors (each listed), or a group takes another's old slug; the
+        old publication stays.
     :raise 409: a mass removal that was not confirmed.
     """
     publisher = current_app.extensions["publisher"]
@@ -47,6 +48,9 @@ def reload() -> Response:
     except MassRemovalError as exc:
         log.error("Reload refused: %s", exc)
         return _error(409, str(exc))
+    except PublisherError as exc:  # e.g. a slug that belongs to another group
+        log.error("Reload refused: %s", exc)
+        return _error(422, str(exc))
     return jsonify(
         {"ok": True, "changes": result.changes, "rendered": result.rendered, "message": str(result)}
     )

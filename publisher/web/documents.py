@@ -21,21 +21,24 @@ class Served:
     and dropped together when a new publication comes in."""
 
     def __init__(self) -> None:
-        self.source: dict[str, Publication] | None = None
-        self.prepared: dict[str, Prepared] = {}
+        # One tuple, swapped in one assignment: a thread still holding the previous
+        # publication can never store its answers in the cache of the new one.
+        self._state: tuple[dict[str, Publication], dict[str, Prepared]] = ({}, {})
 
     def get(self, publisher: Publisher, path: str) -> Prepared | None:
         pubs = publisher.current
-        if pubs is not self.source:
-            self.source, self.prepared = pubs, {}
-        prepared = self.prepared.get(path)
+        source, prepared_by_path = self._state
+        if source is not pubs:
+            prepared_by_path = {}
+            self._state = (pubs, prepared_by_path)
+        prepared = prepared_by_path.get(path)
         if prepared is None:
             pub = pubs.get(path)
             if pub is None:
                 return None
             settings = publisher.settings
             max_age = settings.feed_max_age if pub.is_feed else settings.page_max_age
-            prepared = self.prepared[path] = prepare(pub, max_age)
+            prepared = prepared_by_path[path] = prepare(pub, max_age)
         return prepared
 
 

@@ -22,6 +22,12 @@ from publisher.web.documents import Served
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 access_log = logging.getLogger("publisher.access")
 STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+PREFLIGHT = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD"),
+    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+    ("Access-Control-Max-Age", "86400"),
+]
 
 
 class PublicationServer:
@@ -38,6 +44,8 @@ class PublicationServer:
     ) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if method != "GET" and method != "HEAD":
+            if method == "OPTIONS":
+                return self._preflight(environ, start_response)
             return self.app(environ, start_response)
         started = time.perf_counter()
         self.publisher.refresh()
@@ -58,3 +66,13 @@ class PublicationServer:
             took = (time.perf_counter() - started) * 1000
             access_log.info("%s %s %s %s %.1fms", method, path, status, len(body), took)
         return [body]
+
+    def _preflight(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """CORS preflight for a feed, so a page elsewhere may send conditional headers."""
+        pub = self.publisher.current.get(environ.get("PATH_INFO") or "/")
+        if pub is None or not pub.is_feed:
+            return self.app(environ, start_response)
+        start_response("204 No Content", PREFLIGHT)
+        return [b""]

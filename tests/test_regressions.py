@@ -1,0 +1,141 @@
+"""Regression tests, each named after the bug it pins (found in review of the directory issue)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+from lxml import etree, html
+
+from publisher.directory.validate import check_directory
+from publisher.errors import SlugTakenError
+from tests.test_history import (
+    CHANGES,
+    atom_entries,
+    edit_group,
+    insert_group,
+    remove_group,
+    write_groups,
+)
+
+COMMUNITY = "community-groups"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_old_slug_of_a_listed_group_cannot_be_taken_by_another(server, data_dir, clock):
+    """A new group reusing a renamed group's old slug took over its id and first date, and
+    the renamed group's live page was replaced by a 301 to the newcomer."""
+    edit_group(
+        data_dir,
+        COMMUNITY,
+        "oor-mad-history",
+        slug="oor-mad-history-group",
+        previous_slugs=["oor-mad-history"],
+    )
+    clock.advance(minutes=1)
+    server.publisher.reload()
+    ids_before = set(atom_entries(server))
+    edit_group(data_dir, COMMUNITY, "oor-mad-history-group", previous_slugs=None)
+    insert_group(data_dir, COMMUNITY, 1, {"slug": "oor-mad-history", "name": "Someone else"})
+    clock.advance(minutes=1)
+    with pytest.raises(SlugTakenError, match="'oor-mad-history' was the address of 'Oor Mad"):
+        server.publisher.reload()
+    assert server.get("/groups/oor-mad-history-group/").status_code == 200
+    assert server.get("/groups/oor-mad-history/").status_code == 301
+    assert set(atom_entries(server)) == ids_before
+
+
+def test_two_edits_in_one_second_both_move_the_updated_date(server, data_dir, clock):
+    """Each load restarted its change times at the whole second, so a second edit within
+    that second kept the same updated date and readers missed it."""
+    edit_group(data_dir, COMMUNITY, "oor-mad-history", description="First edit.")
+    server.publisher.reload()
+    first = updated_of(server, "oor-mad-history")
+    edit_group(data_dir, COMMUNITY, "oor-mad-history", description="Second edit.")
+    server.publisher.reload()  # same clock time
+    assert updated_of(server, "oor-mad-history") > first
+
+
+def updated_of(server, slug: str) -> datetime:  # noqa: ANN001
+    """The exact atom:updated (fractions of a second included) of a group's entry."""
+    feed = etree.fromstring(server.get("/feeds/all.atom").content)
+    link = f"http://127.0.0.1:8000/groups/{slug}/"
+    [entry] = [e for e in feed.iter(f"{ATOM}entry") if e.find(f"{ATOM}link").get("href") == link]
+    return datetime.fromisoformat(entry.findtext(f"{ATOM}updated"))
+
+
+def test_a_group_without_a_slug_is_not_named_after_the_group_before_it(data_dir):
+    """The checker kept the previous group's slug and blamed it for the next one's errors."""
+    (data_dir / "extra.yaml").write_text(
+        "category: community-groups\ngroups:\n"
+        "  - slug: first-group\n    name: First\n"
+        "  - name: Second\n    colour: red\n",
+        encoding="utf-8",
+    )
+    _, problems = check_directory(data_dir)
+    assert {p.group for p in problems} == {"(no slug) Second"}
+
+
+def test_a_group_back_unchanged_after_removal_is_added_back(server, data_dir, clock):
+    """The changes feed said 'was added to' for a group restored without any edit."""
+    index, group = remove_group(data_dir, COMMUNITY, "oor-mad-history")
+    clock.advance(minutes=1)
+    server.publisher.reload(confirm_removals=True)
+    insert_group(data_dir, COMMUNITY, index, group)
+    clock.advance(minutes=1)
+    server.publisher.reload()
+    assert "Oor Mad History was added back to Community Groups." in server.get(CHANGES).text
+
+
+@pytest.mark.parametrize(
+    ("email", "linked"), [("v.e.potts’at’", False), ("someone@example.org", True)]
+)
+def test_only_a_whole_email_address_is_linked(make_app, serve, data_dir, email, linked):
+    """Every published email was called incomplete, a whole one included."""
+    write_groups(
+        data_dir,
+        COMMUNITY,
+        [
+            {
+                "slug": "oor-mad-history",
+                "name": "Oor Mad History",
+                "contact": {"email_as_published": email},
+            },
+        ],
+    )
+    page = html.fromstring(serve(make_app()).get("/groups/oor-mad-history/").content)
+    assert bool(page.xpath(f"//a[@href='mailto:{email}']")) is linked
+    assert ("not a whole email address" in page.text_content()) is not linked
+    assert email in page.text_content()
+
+
+def test_a_yml_file_is_reported_not_silently_ignored(data_dir):
+    (data_dir / "extra.yml").write_text("category: community-groups\ngroups: []\n")
+    directory, problems = check_directory(data_dir)
+    assert directory is not None  # a warning, not an error
+    assert [str(p) for p in problems] == [
+        "extra.yml: warning: This file is not read: only files ending in .yaml are. "
+        "If it holds groups, rename it to extra.yaml."
+    ]
+
+
+def test_a_bad_setting_is_a_message_not_a_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "settings"],
+        env={"PUBLISHER_PORT": "abc", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "PUBLISHER_PORT='abc': write a number, e.g. 8000."
+
+
+def test_feeds_answer_a_cors_preflight(server):
+    response = server.session_options("/feeds/all.json")
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
