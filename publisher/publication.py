@@ -33,6 +33,7 @@ from publisher.render.common import (
 from publisher.store.history import History
 
 FRAGMENTS = html.Fragments()
+FEED_RENDERERS = {"atom": xml_feeds.atom, "rss": xml_feeds.rss, "json": jsonfeed.render}
 NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
 STATIC = html.TEMPLATES / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
@@ -120,27 +121,10 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
         key = _key(
             base, feed.key, feed.title, feed.updated, [item_keys[i.group.slug] for i in feed.items]
         )
-        yield Spec(
-            feed.path("atom"),
-            FORMATS["atom"],
-            key,
-            lambda f=feed: xml_feeds.atom(f, site),
-            feed.updated,
-        )
-        yield Spec(
-            feed.path("rss"),
-            FORMATS["rss"],
-            key,
-            lambda f=feed: xml_feeds.rss(f, site),
-            feed.updated,
-        )
-        yield Spec(
-            feed.path("json"),
-            FORMATS["json"],
-            key,
-            lambda f=feed: jsonfeed.render(f, site),
-            feed.updated,
-        )
+        for fmt, render in FEED_RENDERERS.items():
+            yield Spec(
+                feed.path(fmt), FORMATS[fmt], key, lambda f=feed, r=render: r(f, site), feed.updated
+            )
         yield Spec(
             feed.subscribe_path,
             HTML_TYPE,
@@ -205,12 +189,10 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
         NOT_FOUND,
         HTML_TYPE,
         _key(base, "404"),
-        lambda: html.page(
-            "error.html",
-            heading="Page not found",
-            alternates=[],
-            message="There is no page at this address. It may have been typed wrongly.",
-            **common,
+        _notice(
+            "Page not found",
+            "There is no page at this address. It may have been typed wrongly.",
+            common,
         ),
         history.created,
         status=404,
@@ -234,37 +216,34 @@ def _moved_and_gone(
     for slug, entry_id in sorted(history.slugs.items()):
         entry = entries[entry_id]
         if entry.removed is not None:
+            message = f"{entry.name} is no longer listed in this directory."
             yield Spec(
                 group_path(slug),
                 HTML_TYPE,
-                _key(base, "gone", entry.name),
-                lambda e=entry: html.page(
-                    "error.html",
-                    heading="This group has been removed",
-                    message=f"{e.name} is no longer listed in this directory.",
-                    alternates=[],
-                    **common,
-                ),
+                _key(base, "gone", message),
+                _notice("This group has been removed", message, common),
                 entry.removed,
                 status=410,
             )
         elif slug != entry.slug:
-            target = group_path(entry.slug)
+            target = site.url(group_path(entry.slug))
+            message = f"It is now at {target}."
             yield Spec(
                 group_path(slug),
                 HTML_TYPE,
-                _key(base, "moved", target),
-                lambda t=target: html.page(
-                    "error.html",
-                    heading="This page has moved",
-                    message=f"It is now at {site.url(t)}.",
-                    alternates=[],
-                    **common,
-                ),
+                _key(base, "moved", message),
+                _notice("This page has moved", message, common),
                 entry.updated,
                 status=301,
-                location=site.url(target),
+                location=target,
             )
+
+
+def _notice(heading: str, message: str, common: Mapping[str, object]) -> Callable[[], bytes]:
+    """Renders a plain page with one heading and one sentence (404, 410, 301 bodies)."""
+    return lambda: html.page(
+        "error.html", heading=heading, message=message, alternates=[], **common
+    )
 
 
 def etag_of(body: bytes) -> str:

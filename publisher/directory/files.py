@@ -135,13 +135,10 @@ def parse(raw: bytes, display_name: str) -> tuple[DataFile | None, list[Problem]
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
         return None, [
-            Problem(
+            _yaml_problem(
                 display_name,
-                mark.line + 1 if mark else None,
-                None,
-                None,
+                exc.problem_mark or exc.context_mark,
                 f"This is not valid YAML: {exc.problem or exc.context}.",
                 "Check the indentation on that line. Text that contains ': ' "
                 "or starts with @, *, & or a quote must be put in double "
@@ -156,18 +153,19 @@ def parse(raw: bytes, display_name: str) -> tuple[DataFile | None, list[Problem]
     try:
         value = None if node is None else _plain(node, (), lines, problems, display_name)
     except yaml.MarkedYAMLError as exc:  # an unknown tag such as !!python/object
-        mark = exc.problem_mark
         return None, [
-            Problem(
+            _yaml_problem(
                 display_name,
-                mark.line + 1 if mark else None,
-                None,
-                None,
+                exc.problem_mark,
                 f"This value cannot be read: {exc.problem}.",
                 "Write plain text, a list or key: value pairs; no ! tags.",
             )
         ]
     return DataFile(display_name, value, lines), problems
+
+
+def _yaml_problem(name: str, mark: yaml.Mark | None, message: str, hint: str) -> Problem:
+    return Problem(name, mark.line + 1 if mark else None, None, None, message, hint)
 
 
 def data_files(folder: Path) -> list[Path]:

@@ -133,6 +133,11 @@ def _changed_fields(conn: sqlite3.Connection, row: sqlite3.Row, group: Group) ->
     return sorted(fields)
 
 
+def _columns(group: Group) -> tuple[str, str, str, str, str]:
+    """slug, category, name, fingerprint, content: the entry columns a load writes."""
+    return (group.slug, group.category, group.name, group.fingerprint, group.content)
+
+
 def _match(
     directory: Directory, rows: dict[int, sqlite3.Row], slug_to_entry: dict[str, int]
 ) -> list[tuple[Group, int | None]]:
@@ -226,19 +231,7 @@ def record(
     for group, entry in plan:
         if entry is None:
             entry, next_id, at = next_id, next_id + 1, stamp()
-            inserts.append(
-                (
-                    entry,
-                    f"{base}groups/{group.slug}",
-                    group.slug,
-                    group.category,
-                    group.name,
-                    group.fingerprint,
-                    group.content,
-                    at,
-                    at,
-                )
-            )
+            inserts.append((entry, f"{base}groups/{group.slug}", *_columns(group), at, at))
             changed(entry, "added", [], at, group.slug, group.name, [group.category])
         else:
             row = rows[entry]
@@ -246,36 +239,11 @@ def record(
             if fields or row["removed"] is not None:
                 at = stamp()
                 if row["removed"] is not None:  # back after a removal: same id and first date
-                    changed(
-                        entry,
-                        "added",
-                        ["restored", *fields],
-                        at,
-                        group.slug,
-                        group.name,
-                        [group.category],
-                    )
+                    kind, fields, categories = "added", ["restored", *fields], [group.category]
                 else:
-                    changed(
-                        entry,
-                        "changed",
-                        fields,
-                        at,
-                        group.slug,
-                        group.name,
-                        [group.category, row["category"]],
-                    )
-                updates.append(
-                    (
-                        group.slug,
-                        group.category,
-                        group.name,
-                        group.fingerprint,
-                        group.content,
-                        at,
-                        entry,
-                    )
-                )
+                    kind, categories = "changed", [group.category, row["category"]]
+                changed(entry, kind, fields, at, group.slug, group.name, categories)
+                updates.append((*_columns(group), at, entry))
         for slug in (group.slug, *group.previous_slugs):
             if slug not in slug_to_entry:
                 new_slugs.append((slug, entry))
