@@ -410,8 +410,8 @@ def bench_publishing(sizes: Sequence[int], edits: int, tmp: Path) -> tuple[str, 
     title = (
         "A. Publishing: Publisher(load_settings(...)).reload() on a fresh SQLite file; "
         "edit = one description changed, then reload.\n"
-        "   parse+check = load_directory() alone, per-file cache emptied; no-op = reload with nothing changed; "
-        "peak RSS = ru_maxrss of one subprocess per size."
+        "   parse+check = load_directory() alone, per-file cache emptied; "
+        "no-op = reload with nothing changed;\n   peak RSS = ru_maxrss of one subprocess per size."
     )
     return table(title, headers, rows), folders
 
