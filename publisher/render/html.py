@@ -58,6 +58,11 @@ def page(template: str, **context: Any) -> bytes:
     return environment().get_template(template).render(**context).encode()
 
 
+def fragment(template: str, **context: Any) -> Markup:
+    """A piece of a page (autoescaped like every template), to be included as it is."""
+    return Markup(environment().get_template(template).render(**context))  # noqa: S704
+
+
 class Fragments:
     """A memo of group-list entries, so a page listing 10,000 groups re-renders only the
     entries whose inputs changed. Each entry is a pure function of its key (the item's
@@ -67,12 +72,10 @@ class Fragments:
         self._memo: dict[str, Markup] = {}
 
     def entry(self, key: str, item: Item) -> Markup:
-        fragment = self._memo.get(key)
-        if fragment is None:
-            template = environment().get_template("_group_item.html")
-            fragment = Markup(template.render(item=item))  # noqa: S704 - autoescaped output
-            self._memo[key] = fragment
-        return fragment
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = fragment("_group_item.html", item=item)
+        return found
 
     def keep(self, keys: set[str]) -> None:
         """Forget entries no longer in the directory, once the memo has grown past twice it."""
