@@ -558,9 +558,11 @@ def feed():
 BARE_SERVE = """import os, sys
 from granian import Granian
 from granian.constants import Interfaces
+from publisher.config import load_settings
 sys.path.insert(0, os.getcwd())
 Granian("bare_app:app", address="127.0.0.1", port=int(os.environ["BENCH_PORT"]),
-        interface=Interfaces.WSGI, workers=1, blocking_threads=8, log_access=False).serve()
+        interface=Interfaces.WSGI, workers=1, blocking_threads=load_settings().threads,
+        log_access=False).serve()
 """
 
 NGINX_CONF = """daemon off;

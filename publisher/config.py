@@ -71,7 +71,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HOST", "127.0.0.1", "Address publisher serve listens on."),
     Setting("PORT", 8000, "Port publisher serve listens on."),
-    Setting("THREADS", 8, "Threads of the server process for requests."),
+    Setting(
+        "THREADS",
+        4,
+        "Threads of the server process for requests (granian warns above twice the cores).",
+    ),
 )
 
 PREFIX = "PUBLISHER_"
