@@ -69,6 +69,8 @@ class Publisher:
         self.generation = stored.generation(self.conn)
         self._checked = monotonic()
         self._loads = 0
+        #: The history as of ``generation``, kept so a load need not read it back.
+        self.history: history.History | None = None
 
     def close(self) -> None:
         self.conn.close()
@@ -109,15 +111,19 @@ class Publisher:
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(self.data)
             now = self.clock()
+            max_changes = self.settings.feed_max_entries
             with transaction(self.conn):
-                previous = self.current
-                if stored.generation(self.conn) != self.generation:
-                    previous = stored.load_all(self.conn)  # another process published
                 base = history.tag_base(
                     self.conn, self.settings.tag_authority, self.settings.base_url, now
                 )
-                count = history.record(self.conn, directory, now, base, confirm_removals)
-                view = history.read(self.conn, self.settings.feed_max_entries)
+                previous, known = self.current, self.history
+                if known is None or stored.generation(self.conn) != self.generation:
+                    # First load here, or another process published: read what it wrote.
+                    previous = stored.load_all(self.conn)
+                    known = history.read(self.conn, max_changes)
+                count, view = history.record(
+                    self.conn, directory, now, base, known, max_changes, confirm_removals
+                )
                 pubs, rendered = build(
                     directory, view, self.site(directory.site, base), previous, now
                 )
@@ -126,7 +132,7 @@ class Publisher:
                     "INSERT INTO loads (at, data_fingerprint, changes) VALUES (?, ?, ?)",
                     (history.format_time(now), state, count),
                 )
-            self.current = pubs
+            self.current, self.history = pubs, view
             self.generation = cur.lastrowid or 0
             self._settle_memory()
             result = LoadResult(count, rendered)
@@ -165,5 +171,6 @@ class Publisher:
             if generation != self.generation:
                 self.current = stored.load_all(self.conn)
                 self.generation = generation
+                self.history = None  # read afresh at the next load
         finally:
             self._lock.release()

@@ -4,6 +4,7 @@ import yaml
 
 from publisher.config import load_settings
 from publisher.publish import Publisher
+from publisher.store import history
 
 
 def publisher_on(data_dir, database, clock, **overrides):
@@ -83,3 +84,31 @@ def test_invalid_data_keeps_the_stored_publication_for_a_new_process(data_dir, d
     second = publisher_on(data_dir, database, clock)
     assert second.current["/feeds/all.atom"].etag == first.current["/feeds/all.atom"].etag
     second.close()
+
+
+def test_the_history_kept_in_memory_is_the_one_in_the_database(data_dir, database, clock):
+    """A load works out the new history instead of reading it back: after every kind of
+    change it must equal a fresh read of the database."""
+    publisher = publisher_on(data_dir, database, clock)
+
+    def check() -> None:
+        assert publisher.history == history.read(publisher.conn, 100)
+
+    publisher.reload()
+    check()
+    steps = [
+        lambda doc: doc["groups"][0].update(description="Changed."),
+        lambda doc: doc["groups"].pop(0),
+        lambda doc: doc["groups"].insert(0, {"slug": "oor-mad-history", "name": "Back"}),
+        lambda doc: doc["groups"][0].update(slug="oor", previous_slugs=["oor-mad-history"]),
+        lambda doc: doc["groups"].append({"slug": "new-group", "name": "New"}),
+    ]
+    path = data_dir / "community-groups.yaml"
+    for step in steps:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        step(doc)
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        clock.advance(minutes=1)
+        publisher.reload(confirm_removals=True)
+        check()
+    publisher.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -68,8 +68,9 @@ class History:
     created: datetime
     entries: tuple[Entry, ...]
     slugs: dict[str, int]
-    changes: tuple[Change, ...]
+    changes: tuple[Change, ...]  # the newest, newest first
     newest_by_category: dict[str, datetime]
+    last_change_id: int
 
     def newest(self, category: str | None = None) -> datetime:
         """Time of the newest change in ``category`` (or anywhere), removals included."""
@@ -118,17 +119,17 @@ def _entry(row: sqlite3.Row) -> Entry:
     )
 
 
-def _changed_fields(conn: sqlite3.Connection, row: sqlite3.Row, group: Group) -> list[str]:
+def _changed_fields(conn: sqlite3.Connection, entry: Entry, group: Group) -> list[str]:
     """Names of the top-level fields that differ from the stored copy ("slug" if renamed).
 
     Equal fingerprints mean equal content; only a group that changed has its stored copy
     read back and compared field by field."""
     fields = []
-    if row["fingerprint"] != group.fingerprint:
-        stored = conn.execute("SELECT content FROM entries WHERE id = ?", (row["id"],))
+    if entry.fingerprint != group.fingerprint:
+        stored = conn.execute("SELECT content FROM entries WHERE id = ?", (entry.id,))
         old, new = json.loads(stored.fetchone()[0]), json.loads(group.content)
         fields = [k for k in old.keys() | new.keys() if old.get(k) != new.get(k)]
-    if row["slug"] != group.slug:
+    if entry.slug != group.slug:
         fields.append("slug")
     return sorted(fields)
 
@@ -139,7 +140,7 @@ def _columns(group: Group) -> tuple[str, str, str, str, str]:
 
 
 def _match(
-    directory: Directory, rows: dict[int, sqlite3.Row], slug_to_entry: dict[str, int]
+    directory: Directory, rows: dict[int, Entry], slug_to_entry: dict[str, int]
 ) -> list[tuple[Group, int | None]]:
     """Pair each group with its history entry (None for a new group).
 
@@ -147,7 +148,7 @@ def _match(
     own (a return after removal). An old slug of a group that is still listed cannot be
     given to another group: slugs are permanent, and its old address redirects there.
     """
-    by_current = {r["slug"]: i for i, r in rows.items()}
+    by_current = {e.slug: i for i, e in rows.items()}
     claimed = {by_current[g.slug] for g in directory.groups if g.slug in by_current}
     plan: list[tuple[Group, int | None]] = []
     for group in directory.groups:
@@ -159,9 +160,7 @@ def _match(
                     continue
                 if candidate in claimed:
                     owner = rows[candidate]
-                    raise SlugTakenError(
-                        slug, group.source, group.name, owner["name"], owner["slug"]
-                    )
+                    raise SlugTakenError(slug, group.source, group.name, owner.name, owner.slug)
                 entry = candidate
                 claimed.add(entry)
                 break
@@ -174,25 +173,26 @@ def record(
     directory: Directory,
     now: datetime,
     base: str,
+    known: History,
+    max_changes: int,
     confirm_removals: bool = False,
-) -> int:
-    """Write the differences between ``directory`` and the stored history; return how many.
+) -> tuple[int, History]:
+    """Write the differences between ``directory`` and the history ``known`` (as ``read``
+    gave it, or a previous ``record``); return how many, and the history as it now is.
 
     Raises MassRemovalError, writing nothing, when more than half of the present groups would
     go and ``confirm_removals`` is false: a truncated file must not empty every feed.
-    Writes are batched (one statement per table), so a first load of 10,000 groups is cheap.
+    Writes are batched (one statement per table), and the new history is worked out here
+    rather than read back, so a one-field edit of a large directory stays cheap.
     """
-    rows = {
-        r["id"]: r
-        for r in conn.execute("SELECT id, slug, category, name, fingerprint, removed FROM entries")
-    }
-    slug_to_entry = {r["slug"]: r["entry"] for r in conn.execute("SELECT slug, entry FROM slugs")}
-    present = {i for i, r in rows.items() if r["removed"] is None}
-    plan = _match(directory, rows, slug_to_entry)
+    rows = {e.id: e for e in known.entries}
+    slugs = dict(known.slugs)
+    present = {i for i, e in rows.items() if e.removed is None}
+    plan = _match(directory, rows, slugs)
     seen = {entry for _, entry in plan if entry is not None}
     removing = present - seen
     if present and len(removing) * 2 > len(present) and not confirm_removals:
-        raise MassRemovalError([rows[i]["slug"] for i in removing], len(present))
+        raise MassRemovalError([rows[i].slug for i in removing], len(present))
 
     # Changes of one load are a microsecond apart, the first group in directory order the
     # newest: feeds then list a first load in directory order, and no two entries share an
@@ -200,59 +200,82 @@ def record(
     # Two loads within one second still get increasing times, or readers would miss the
     # second edit (its updated date would not move).
     start = now.astimezone(UTC).replace(microsecond=0)
-    last = conn.execute("SELECT MAX(at) FROM changes").fetchone()[0]
+    last = max(known.newest_by_category.values(), default=None)
     if last is not None:
-        start = max(start, parse_time(last) + timedelta(microseconds=1))
+        start = max(start, last + timedelta(microseconds=1))
     offsets = iter(range(len(plan) + len(removing), -1, -1))
 
-    def stamp() -> str:
-        return format_time(start + timedelta(microseconds=next(offsets)))
+    def stamp() -> datetime:
+        return start + timedelta(microseconds=next(offsets))
 
     next_id = max(rows, default=0) + 1
     inserts: list[tuple[object, ...]] = []
     updates: list[tuple[object, ...]] = []
     removals: list[tuple[object, ...]] = []
     new_slugs: list[tuple[str, int]] = []
-    log: list[tuple[object, ...]] = []
+    log: list[Change] = []
 
-    def changed(
-        entry: int,
-        kind: str,
-        fields: list[str],
-        at: str,
-        slug: str,
-        name: str,
-        categories: list[str],
-    ) -> None:
+    def changed(entry: Entry, kind: str, fields: list[str], categories: list[str]) -> None:
         log.append(
-            (entry, kind, json.dumps(fields), at, slug, name, json.dumps(sorted(set(categories))))
+            Change(
+                id=known.last_change_id + len(log) + 1,
+                entry=entry.id,
+                entry_id=entry.entry_id,
+                kind=kind,
+                fields=tuple(fields),
+                at=entry.updated,
+                slug=entry.slug,
+                name=entry.name,
+                categories=tuple(sorted(set(categories))),
+            )
         )
 
-    for group, entry in plan:
-        if entry is None:
-            entry, next_id, at = next_id, next_id + 1, stamp()
-            inserts.append((entry, f"{base}groups/{group.slug}", *_columns(group), at, at))
-            changed(entry, "added", [], at, group.slug, group.name, [group.category])
+    for group, entry_id in plan:
+        if entry_id is None:
+            at = stamp()
+            entry = rows[next_id] = Entry(
+                next_id,
+                f"{base}groups/{group.slug}",
+                group.slug,
+                group.category,
+                group.name,
+                group.fingerprint,
+                at,
+                at,
+                None,
+            )
+            next_id += 1
+            inserts.append((entry.id, entry.entry_id, *_columns(group), *[format_time(at)] * 2))
+            changed(entry, "added", [], [group.category])
         else:
-            row = rows[entry]
-            fields = _changed_fields(conn, row, group)
-            if fields or row["removed"] is not None:
+            old = rows[entry_id]
+            fields = _changed_fields(conn, old, group)
+            if fields or old.removed is not None:
                 at = stamp()
-                if row["removed"] is not None:  # back after a removal: same id and first date
-                    kind, fields, categories = "added", ["restored", *fields], [group.category]
+                entry = rows[entry_id] = replace(
+                    old,
+                    slug=group.slug,
+                    category=group.category,
+                    name=group.name,
+                    fingerprint=group.fingerprint,
+                    updated=at,
+                    removed=None,
+                )
+                if old.removed is not None:  # back after a removal: same id and first date
+                    changed(entry, "added", ["restored", *fields], [group.category])
                 else:
-                    kind, categories = "changed", [group.category, row["category"]]
-                changed(entry, kind, fields, at, group.slug, group.name, categories)
-                updates.append((*_columns(group), at, entry))
+                    changed(entry, "changed", fields, [group.category, old.category])
+                updates.append((*_columns(group), format_time(at), entry_id))
+            entry = rows[entry_id]
         for slug in (group.slug, *group.previous_slugs):
-            if slug not in slug_to_entry:
-                new_slugs.append((slug, entry))
-                slug_to_entry[slug] = entry
-    for entry in sorted(removing):
+            if slug not in slugs:
+                new_slugs.append((slug, entry.id))
+                slugs[slug] = entry.id
+    for entry_id in sorted(removing):
         at = stamp()
-        row = rows[entry]
-        removals.append((at, at, entry))
-        changed(entry, "removed", [], at, row["slug"], row["name"], [row["category"]])
+        entry = rows[entry_id] = replace(rows[entry_id], updated=at, removed=at)
+        removals.append((format_time(at), format_time(at), entry_id))
+        changed(entry, "removed", [], [entry.category])
 
     # Renames free their old slug (UNIQUE) before another entry may take it: update first.
     conn.executemany(
@@ -268,11 +291,35 @@ def record(
     )
     conn.executemany("INSERT INTO slugs (slug, entry) VALUES (?, ?)", new_slugs)
     conn.executemany(
-        "INSERT INTO changes (entry, kind, fields, at, slug, name, categories) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        log,
+        "INSERT INTO changes (id, entry, kind, fields, at, slug, name, categories) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.id,
+                c.entry,
+                c.kind,
+                json.dumps(list(c.fields)),
+                format_time(c.at),
+                c.slug,
+                c.name,
+                json.dumps(list(c.categories)),
+            )
+            for c in log
+        ],
     )
-    return len(log)
+    newest = dict(known.newest_by_category)
+    for change in log:
+        for category in change.categories:
+            newest[category] = max(change.at, newest.get(category, change.at))
+    latest = sorted(log, key=lambda c: (c.at, c.id), reverse=True)
+    return len(log), replace(
+        known,
+        entries=tuple(rows[i] for i in sorted(rows)),
+        slugs=slugs,
+        changes=tuple([*latest, *known.changes][:max_changes]),
+        newest_by_category=newest,
+        last_change_id=known.last_change_id + len(log),
+    )
 
 
 def read(conn: sqlite3.Connection, max_changes: int) -> History:
@@ -309,6 +356,7 @@ def read(conn: sqlite3.Connection, max_changes: int) -> History:
             at = parse_time(r["at"])
             newest[category] = max(at, newest.get(category, at))
     created = meta.get("created")
+    last_change_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM changes").fetchone()[0]
     return History(
         tag_base=meta.get("tag_base", ""),
         created=parse_time(created) if created else datetime(1970, 1, 1, tzinfo=UTC),
@@ -316,4 +364,5 @@ def read(conn: sqlite3.Connection, max_changes: int) -> History:
         slugs=slugs,
         changes=changes,
         newest_by_category=newest,
+        last_change_id=last_change_id,
     )
