@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from markupsafe import Markup
 
@@ -57,9 +58,11 @@ class Publication:
         return self.path.startswith("/feeds")
 
 
-@dataclass(frozen=True)
-class Spec:
-    """A document to be: its inputs' key, how to render it, and when its inputs last changed."""
+class Spec(NamedTuple):
+    """A document to be: its inputs' key, how to render it, and when its inputs last changed.
+
+    A named tuple, not a frozen dataclass: 10,000 are made per load, and a tuple is made
+    several times faster."""
 
     path: str
     content_type: str
@@ -85,16 +88,13 @@ def render_version() -> str:
     return digest.hexdigest()
 
 
-def _item_key(item: Item) -> tuple[object, ...]:
+def _item_key(base: str, item: Item) -> str:
+    """Everything a group's page and list entry show, as text (cheaper than hashing, and
+    10,000 of them are made per load)."""
     e = item.entry
     return (
-        e.entry_id,
-        e.fingerprint,
-        e.published.timestamp(),
-        e.updated.timestamp(),
-        e.slug,
-        item.category.slug,
-        item.category.name,
+        f"{base}|{e.entry_id}|{e.fingerprint}|{e.published.timestamp()}|"
+        f"{e.updated.timestamp()}|{e.slug}|{item.category.slug}|{item.category.name}"
     )
 
 
@@ -102,7 +102,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
     """Every document of the directory, in a fixed order."""
     base = _key(render_version(), site)
     items = items_of(directory, history)
-    item_keys = {item.group.slug: _key(base, _item_key(item)) for item in items}
+    item_keys = {item.group.slug: _item_key(base, item) for item in items}
     FRAGMENTS.keep(set(item_keys.values()))
 
     def entries(listed: list[Item]) -> Markup:

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,11 +75,11 @@ class Publisher:
     def close(self) -> None:
         self.conn.close()
 
-    def _state(self) -> str:
+    def _state(self, contents: Mapping[str, bytes]) -> str:
         """Fingerprint of everything a load depends on: files, settings that show, code."""
         s = self.settings
         parts = (
-            files.fingerprint(self.data),
+            files.fingerprint(contents),
             s.base_url,
             s.name,
             s.feed_max_entries,
@@ -102,14 +102,15 @@ class Publisher:
     def reload(self, confirm_removals: bool = False) -> LoadResult:
         """Load the data folder. Raises DirectoryError or MassRemovalError, changing nothing."""
         with self._lock:
-            state = self._state()
+            contents = files.read_folder(self.data)
+            state = self._state(contents)
             row = self.conn.execute(
                 "SELECT data_fingerprint FROM loads ORDER BY id DESC LIMIT 1"
             ).fetchone()
             if row and row[0] == state and self.current:
                 self.refresh(force=True)
                 return LoadResult(0, 0, unchanged=True)
-            directory = load_directory(self.data)
+            directory = load_directory(self.data, contents)
             now = self.clock()
             max_changes = self.settings.feed_max_entries
             with transaction(self.conn):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,9 +188,15 @@ def data_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yaml") if p.is_file())
 
 
-def fingerprint(folder: Path) -> str:
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """Every data file's bytes by name, read once: a load checks and fingerprints this same
+    snapshot, so what is stored as loaded is exactly what was checked."""
+    return {path.name: path.read_bytes() for path in data_files(folder)}
+
+
+def fingerprint(contents: Mapping[str, bytes]) -> str:
     """Hash of every data file's name and bytes: equal fingerprints mean nothing to load."""
     digest = hashlib.sha256()
-    for path in data_files(folder):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, raw in contents.items():
+        digest.update(name.encode() + b"\0" + raw + b"\0")
     return digest.hexdigest()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.directory.files import SITE_FILE, DataFile, Path_, data_files, parse
+from publisher.directory.files import SITE_FILE, DataFile, Path_, parse, read_folder
 from publisher.directory.model import (
     FLAGS,
     Category,
@@ -329,10 +329,10 @@ def _content_json(raw: dict[str, Any], category: str) -> str:
     return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
-def load_directory(folder: Path) -> Directory:
+def load_directory(folder: Path, contents: Mapping[str, bytes] | None = None) -> Directory:
     """Read, check and build the directory in ``folder``; raise DirectoryError listing all
     problems (warnings included) if any error was found."""
-    directory, problems = check_directory(folder)
+    directory, problems = check_directory(folder, contents)
     if directory is None:
         raise DirectoryError(problems)
     return directory
@@ -397,8 +397,12 @@ def _check_groups_file(name: str, raw: bytes) -> GroupsFile:
     return GroupsFile(category, data.line(("category",)), tuple(groups), tuple(problems))
 
 
-def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
-    """Every problem in the folder, and the directory when there is no error."""
+def check_directory(
+    folder: Path, contents: Mapping[str, bytes] | None = None
+) -> tuple[Directory | None, list[Problem]]:
+    """Every problem in the folder, and the directory when there is no error.
+
+    ``contents`` (``files.read_folder``) saves reading the files again."""
     folder = Path(folder)
     if not folder.is_dir():
         return None, [
@@ -411,6 +415,8 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
                 "Give the folder that holds site.yaml with --data.",
             )
         ]
+    if contents is None:
+        contents = read_folder(folder)
     problems: list[Problem] = [
         Problem(
             path.name,
@@ -424,14 +430,13 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
         for path in sorted(folder.iterdir())
         if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
     ]
-    site_raw, categories = _check_site(folder, problems)
+    site_raw, categories = _check_site(contents.get(SITE_FILE), problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
     slug_seen: dict[str, str] = {}
-    for path in data_files(folder):
-        if path.name == SITE_FILE:
+    for name, raw in contents.items():
+        if name == SITE_FILE:
             continue
-        name = path.name
-        checked = check_groups_file(name, path.read_bytes())
+        checked = check_groups_file(name, raw)
         problems += checked.problems
         category = checked.category
         if category and categories and category not in categories:
@@ -487,11 +492,10 @@ def check_directory(folder: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def _check_site(
-    folder: Path, problems: list[Problem]
+    raw: bytes | None, problems: list[Problem]
 ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     """site.yaml: the directory's title and language, and its categories in order."""
-    site_path = folder / SITE_FILE
-    if not site_path.is_file():
+    if raw is None:
         problems.append(
             Problem(
                 SITE_FILE,
@@ -503,7 +507,7 @@ def _check_site(
             )
         )
         return None, {}
-    data, found = parse(site_path.read_bytes(), SITE_FILE)
+    data, found = parse(raw, SITE_FILE)
     problems += found
     if data is None:
         return None, {}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -93,14 +93,12 @@ def items_of(directory: Directory, history: History) -> list[Item]:
     return [Item(g, c, active[g.slug]) for c in directory.categories for g in c.groups]
 
 
-def newest_first(items: Iterable[Item], limit: int) -> list[Item]:
+def newest_first(
+    keyed: list[tuple[tuple[float, str, str], int]], items: list[Item], limit: int
+) -> tuple[Item, ...]:
     """The ``limit`` most recently changed, newest first; ties broken by name then slug so
     the order is stable. A partial sort: a feed of 100 from 10,000 groups sorts 100."""
-    return heapq.nsmallest(
-        limit,
-        items,
-        key=lambda i: (-i.entry.updated.timestamp(), i.group.name.casefold(), i.group.slug),
-    )
+    return tuple(items[i] for _, i in heapq.nsmallest(limit, keyed))
 
 
 def feeds_of(items: list[Item], directory: Directory, history: History, site: Site) -> list[Feed]:
@@ -109,15 +107,19 @@ def feeds_of(items: list[Item], directory: Directory, history: History, site: Si
     ``updated`` is the newest change that altered the feed, removals included.
     """
     limit = site.feed_max_entries
-    feeds = [Feed("all", site.title, None, tuple(newest_first(items, limit)), history.newest())]
+    keyed = [
+        ((-i.entry.updated.timestamp(), i.group.name.casefold(), i.group.slug), n)
+        for n, i in enumerate(items)
+    ]
+    feeds = [Feed("all", site.title, None, newest_first(keyed, items, limit), history.newest())]
     for category in directory.categories:
-        mine = [i for i in items if i.category.slug == category.slug]
+        mine = [k for k in keyed if items[k[1]].category.slug == category.slug]
         feeds.append(
             Feed(
                 category.slug,
                 f"{category.name} – {site.title}",
                 category,
-                tuple(newest_first(mine, limit)),
+                newest_first(mine, items, limit),
                 history.newest(category.slug),
             )
         )
@@ -131,8 +133,15 @@ def rfc3339(moment: datetime) -> str:
 
 
 def entry_html(item: Item, site: Site) -> str:
-    """The entry's content as safe HTML: every text escaped, only checked http(s) links."""
-    group = item.group
+    """The entry's content as safe HTML: every text escaped, only checked http(s) links.
+
+    Each feed format shows it, for the all-groups feed and the group's category: made once.
+    """
+    return _entry_html(item.group, site.url(item.page_path))
+
+
+@lru_cache(maxsize=4096)
+def _entry_html(group: Group, page_url: str) -> str:
     parts: list[str] = []
     if group.description:
         parts.append(f"<p>{escape(group.description)}</p>")
@@ -146,8 +155,6 @@ def entry_html(item: Item, site: Site) -> str:
     if facts:
         parts.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in facts) + "</ul>")
     links = [Markup('<a href="{}">{}</a>').format(link.url, link.label) for link in group.links]
-    links.append(
-        Markup('<a href="{}">This group in the directory</a>').format(site.url(item.page_path))
-    )
+    links.append(Markup('<a href="{}">This group in the directory</a>').format(page_url))
     parts.append("<p>" + " · ".join(links) + "</p>")
     return "".join(str(p) for p in parts)
