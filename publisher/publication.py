@@ -79,12 +79,15 @@ def _key(*parts: object) -> str:
 
 @cache
 def render_version() -> str:
-    """Hash of the renderers and templates: new code re-renders every document once."""
+    """Hash of publisher's code and templates: new code re-renders every document once.
+
+    The whole package, not only render/: words that reach pages live elsewhere too (the
+    flags' labels in the model, the 404 and 410 notices here)."""
     root = Path(__file__).resolve().parent
-    files = sorted([*root.joinpath("render").glob("*.py"), *html.TEMPLATES.rglob("*.*")])
+    files = sorted([*root.rglob("*.py"), *html.TEMPLATES.rglob("*.*")])
     digest = hashlib.sha256()
     for path in files:
-        digest.update(path.name.encode() + path.read_bytes())
+        digest.update(str(path.relative_to(path.parent.parent)).encode() + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -141,7 +144,13 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
             yield Spec(
                 feed.page_path,
                 HTML_TYPE,
-                _key(base, feed.key, feed.title, [item_keys[i.group.slug] for i in mine]),
+                _key(
+                    base,
+                    feed.key,
+                    feed.title,
+                    feed.category.description,
+                    [item_keys[i.group.slug] for i in mine],
+                ),
                 lambda f=feed, m=mine: html.page(
                     "category.html",
                     feed=f,

@@ -65,8 +65,10 @@ class Publisher:
         self.data = Path(settings.data)
         self.conn = connect(settings.database)
         self._lock = threading.RLock()
-        self.current: dict[str, Publication] = stored.load_all(self.conn)
+        # Generation first: should another process publish in between, the next refresh
+        # sees a newer generation and reads again, instead of never.
         self.generation = stored.generation(self.conn)
+        self.current: dict[str, Publication] = stored.load_all(self.conn)
         self._checked = monotonic()
         self._loads = 0
         #: The history as of ``generation``, kept so a load need not read it back.
@@ -169,7 +171,7 @@ class Publisher:
         try:
             self._checked = now
             generation = stored.generation(self.conn)
-            if generation != self.generation:
+            if generation != self.generation:  # (generation read first, as in __init__)
                 self.current = stored.load_all(self.conn)
                 self.generation = generation
                 self.history = None  # read afresh at the next load

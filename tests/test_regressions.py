@@ -139,3 +139,92 @@ def test_feeds_answer_a_cors_preflight(server):
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_a_category_description_change_reaches_its_page(server, data_dir, clock):
+    """The category page's key left out the category's description, so an edited
+    description was never published."""
+    site = data_dir / "site.yaml"
+    site.write_text(
+        site.read_text(encoding="utf-8").replace(
+            "    name: Community Groups\n",
+            "    name: Community Groups\n    description: Groups rooted in one place.\n",
+        ),
+        encoding="utf-8",
+    )
+    clock.advance(minutes=1)
+    server.publisher.reload()
+    assert "Groups rooted in one place." in server.get("/categories/community-groups/").text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["category: x\ngroups: &a [*a]\n", "a: &x [1, 2]\nb: [*x, *x, *x]\n"],
+    ids=["self-referencing", "repeated"],
+)
+def test_a_yaml_alias_is_a_problem_not_a_crash(data_dir, text):
+    """A self-referencing alias recursed until Python gave up; repeated ones can blow up."""
+    (data_dir / "extra.yaml").write_text(text, encoding="utf-8")
+    _, problems = check_directory(data_dir)
+    assert any("Anchors and aliases (& and *) are not supported." in str(p) for p in problems)
+
+
+def test_a_time_like_value_stays_text(data_dir):
+    """YAML 1.1 reads 12:30 as the number 750; here it is the text a volunteer typed."""
+    (data_dir / "extra.yaml").write_text(
+        "category: community-groups\ngroups:\n  - slug: a-group\n    name: 12:30 club\n"
+        "    description: Meets at 12:30\n",
+        encoding="utf-8",
+    )
+    directory, problems = check_directory(data_dir)
+    assert problems == []
+    group = next(g for g in directory.groups if g.slug == "a-group")
+    assert group.description == "Meets at 12:30"
+
+
+def test_a_trailing_slash_redirect_keeps_the_query(server):
+    response = server.get("/categories/community-groups?from=newsletter")
+    assert response.status_code == 308
+    assert response.headers["Location"].endswith("/categories/community-groups/?from=newsletter")
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path):
+    """A failing COMMIT left the transaction open, and every later load failed."""
+    import sqlite3
+
+    from publisher.store.db import connect, transaction
+
+    conn = connect(tmp_path / "db.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError), transaction(conn):
+        conn.execute("PRAGMA defer_foreign_keys=ON")  # the violation is found at COMMIT
+        conn.execute("INSERT INTO slugs (slug, entry) VALUES ('x', 999)")
+    assert not conn.in_transaction
+    with transaction(conn):  # and the next one works
+        conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+
+
+def test_a_server_starting_while_another_process_publishes_catches_up(
+    data_dir, database, clock, monkeypatch
+):
+    """Publications were read before the generation: a publish in between was never seen."""
+    from publisher.store import publications as stored
+    from tests.test_publication import edit_description, publisher_on
+
+    other = publisher_on(data_dir, database, clock)
+    other.reload()
+    edit_description(data_dir, "oor-mad-history", "Published meanwhile.")
+    real = stored.load_all
+
+    def load_all_while_another_publishes(conn):  # noqa: ANN001, ANN202
+        pubs = real(conn)
+        monkeypatch.setattr(stored, "load_all", real)
+        clock.advance(minutes=1)
+        other.reload()
+        return pubs
+
+    monkeypatch.setattr(stored, "load_all", load_all_while_another_publishes)
+    server = publisher_on(data_dir, database, clock)
+    server.refresh(force=True)
+    assert b"Published meanwhile." in server.current["/groups/oor-mad-history/"].body
+    server.close()
+    other.close()

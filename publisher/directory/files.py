@@ -35,8 +35,15 @@ class _Loader(_Base):
 
     def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
         """Plain text that cannot be a number, boolean or null is text: say so without
-        trying every pattern (this runs for each of the 200,000 values of a large folder)."""
-        if kind is yaml.ScalarNode and value and value[0] not in _MAYBE_TYPED:
+        trying every pattern (this runs for each of the 200,000 values of a large folder).
+
+        A colon makes text too: YAML 1.1 would read a time such as 12:30 as the number 750.
+        And '=' and '<<' (YAML's value and merge keys) are just text here."""
+        if (
+            kind is yaml.ScalarNode
+            and value
+            and (value[0] not in _MAYBE_TYPED or ":" in value or value in ("=", "<<"))
+        ):
             return STR
         return super().resolve(kind, value, implicit)
 
@@ -73,9 +80,28 @@ class DataFile:
         return self.lines.get(())
 
 
+class _AliasError(ValueError):
+    """An anchor (&) used again by an alias (*): refused, see ``_plain``."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("alias")
+        self.mark = node.start_mark
+
+
 def _plain(
-    node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], name: str
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    problems: list[Problem],
+    name: str,
+    seen: set[int],
 ) -> Any:
+    # The composer hands back the anchored node itself for an alias. Refusing a node seen
+    # before stops a self-referencing file (endless recursion) and a "billion laughs" file
+    # (exponential size); the data never needs aliases.
+    if id(node) in seen:
+        raise _AliasError(node)
+    seen.add(id(node))
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -105,11 +131,12 @@ def _plain(
                     )
                 )
                 continue
-            out[key] = _plain(value_node, (*path, key), lines, problems, name)
+            out[key] = _plain(value_node, (*path, key), lines, problems, name, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
-            _plain(item, (*path, i), lines, problems, name) for i, item in enumerate(node.value)
+            _plain(item, (*path, i), lines, problems, name, seen)
+            for i, item in enumerate(node.value)
         ]
     if node.tag == STR:  # nearly every value: no need for the constructor's machinery
         return node.value
@@ -166,7 +193,16 @@ def parse(raw: bytes, display_name: str) -> tuple[DataFile | None, list[Problem]
         ]
     lines: dict[Path_, int] = {}
     try:
-        value = None if node is None else _plain(node, (), lines, problems, display_name)
+        value = None if node is None else _plain(node, (), lines, problems, display_name, set())
+    except _AliasError as exc:
+        return None, [
+            _yaml_problem(
+                display_name,
+                exc.mark,
+                "Anchors and aliases (& and *) are not supported.",
+                "Write the value out in full where it is needed.",
+            )
+        ]
     except yaml.MarkedYAMLError as exc:  # an unknown tag such as !!python/object
         return None, [
             _yaml_problem(

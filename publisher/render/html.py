@@ -80,4 +80,5 @@ class Fragments:
     def keep(self, keys: set[str]) -> None:
         """Forget entries no longer in the directory, once the memo has grown past twice it."""
         if len(self._memo) > 2 * len(keys):
-            self._memo = {k: v for k, v in self._memo.items() if k in keys}
+            memo = self._memo.copy()  # one step under the GIL, safe beside another build
+            self._memo = {k: v for k, v in memo.items() if k in keys}

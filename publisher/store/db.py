@@ -8,11 +8,12 @@ wholly in the database or not at all.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.store.migrations import migrate
+from publisher.store.transaction import transaction
+
+__all__ = ["connect", "transaction"]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -31,15 +32,3 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     migrate(conn)
     return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: committed whole, or rolled back whole on any error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from publisher.store.transaction import transaction
+
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE meta (
@@ -79,16 +81,10 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"({SCHEMA_VERSION}). Upgrade publisher, or point PUBLISHER_DATABASE elsewhere."
         )
     for number in range(version, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] != number:
-                conn.execute("ROLLBACK")  # another process migrated meanwhile
-                continue
+                continue  # another process migrated meanwhile
             for statement in MIGRATIONS[number].split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={number + 1}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect
+from flask import Blueprint, Response, current_app, redirect, request
 
 from publisher.publication import NOT_FOUND, Publication
 from publisher.publish import Publisher
@@ -60,7 +60,8 @@ def document(path: str) -> Response:
             content_type="text/plain; charset=utf-8",
         )
     if f"/{path}/" in publisher.current:
-        return redirect(f"/{path}/", code=308)
+        query = request.query_string.decode("latin-1")
+        return redirect(f"/{path}/" + (f"?{query}" if query else ""), code=308)
     prepared = served.get(publisher, NOT_FOUND)
     assert prepared is not None
     return Response(prepared.publication.body, status=404, headers=prepared.headers)
