@@ -102,7 +102,11 @@ class Publisher:
         )
 
     def reload(self, confirm_removals: bool = False) -> LoadResult:
-        """Load the data folder. Raises DirectoryError or MassRemovalError, changing nothing."""
+        """Load the data folder and publish it.
+
+        Raises a PublisherError, changing nothing: DirectoryError (the checker's problems),
+        MassRemovalError (unconfirmed removal of more than half), SlugTakenError.
+        """
         with self._lock:
             contents = files.read_folder(self.data)
             state = self._state(contents)
