@@ -228,3 +228,13 @@ def test_a_server_starting_while_another_process_publishes_catches_up(
     assert b"Published meanwhile." in server.current["/groups/oor-mad-history/"].body
     server.close()
     other.close()
+
+
+def test_a_tab_in_the_indentation_is_named_as_the_cause(data_dir):
+    """YAML's own words ('cannot start any token') do not tell a volunteer about tabs."""
+    (data_dir / "extra.yaml").write_text(
+        "category: community-groups\ngroups:\n\t- slug: a-group\n", encoding="utf-8"
+    )
+    [problem] = [str(p) for p in check_directory(data_dir)[1]]
+    assert problem.startswith("extra.yaml:3: error: This is not valid YAML")
+    assert "Indent with spaces: this line starts with a tab" in problem

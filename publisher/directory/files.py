@@ -177,14 +177,20 @@ def parse(raw: bytes, display_name: str) -> tuple[DataFile | None, list[Problem]
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        lines = text.splitlines()
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        indent = line[: len(line) - len(line.lstrip())]
+        hint = (
+            "Indent with spaces: this line starts with a tab, which YAML does not allow."
+            if "\t" in indent
+            else "Check the indentation on that line. Text that contains ': ' or starts with "
+            "@, *, & or a quote must be put in double quotes, or written on the next line "
+            "after '>-'."
+        )
         return None, [
             _yaml_problem(
-                display_name,
-                exc.problem_mark or exc.context_mark,
-                f"This is not valid YAML: {exc.problem or exc.context}.",
-                "Check the indentation on that line. Text that contains ': ' "
-                "or starts with @, *, & or a quote must be put in double "
-                "quotes, or written on the next line after '>-'.",
+                display_name, mark, f"This is not valid YAML: {exc.problem or exc.context}.", hint
             )
         ]
     except yaml.YAMLError as exc:
