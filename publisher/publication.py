@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -31,9 +31,8 @@ from publisher.render.common import (
     items_of,
     rfc3339,
 )
-from publisher.store.history import History
+from publisher.store.history import Entry, History
 
-FRAGMENTS = html.Fragments()
 FEED_RENDERERS = {"atom": xml_feeds.atom, "rss": xml_feeds.rss, "json": jsonfeed.render}
 NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
 STATIC = html.TEMPLATES / "static"
@@ -56,6 +55,28 @@ class Publication:
     @property
     def is_feed(self) -> bool:
         return self.path.startswith("/feeds")
+
+
+@dataclass
+class Memo:
+    """What one build keeps for the next, owned by the Publisher: rendered group-list
+    entries, and each group's key with the history entry it was made from. History entries
+    are kept between loads unless they change, so an entry that is the same object as last
+    time gives the same key, without making it again for each of 10,000 groups."""
+
+    fragments: html.Fragments = field(default_factory=html.Fragments)
+    item_keys: dict[str, tuple[Entry, str, str, str]] = field(default_factory=dict)
+
+    def item_key(self, base: str, item: Item) -> str:
+        cached = self.item_keys.get(item.group.slug)
+        if (
+            cached is not None
+            and cached[0] is item.entry
+            and cached[1] == base
+            and cached[2] == item.category.name
+        ):
+            return cached[3]
+        return _item_key(base, item)
 
 
 class Spec(NamedTuple):
@@ -101,16 +122,19 @@ def _item_key(base: str, item: Item) -> str:
     )
 
 
-def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
+def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Iterator[Spec]:
     """Every document of the directory, in a fixed order."""
     base = _key(render_version(), site)
     items = items_of(directory, history)
-    item_keys = {item.group.slug: _item_key(base, item) for item in items}
-    FRAGMENTS.keep(set(item_keys.values()))
+    item_keys = {item.group.slug: memo.item_key(base, item) for item in items}
+    memo.item_keys = {
+        i.group.slug: (i.entry, base, i.category.name, item_keys[i.group.slug]) for i in items
+    }
+    memo.fragments.keep(set(item_keys.values()))
 
     def entries(listed: list[Item]) -> Markup:
         # Each fragment is already escaped Markup: join as plain text, wrap once.
-        fragments = "\n".join(FRAGMENTS.entry(item_keys[i.group.slug], i) for i in listed)
+        fragments = "\n".join(memo.fragments.entry(item_keys[i.group.slug], i) for i in listed)
         return Markup(fragments)  # noqa: S704 - a join of autoescaped fragments
 
     feeds = feeds_of(items, directory, history, site)
@@ -118,14 +142,17 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
         c.slug: [i for i in items if i.category.slug == c.slug] for c in directory.categories
     }
     names = {c.slug: c.name for c in directory.categories}
+    # Documents listing many groups are keyed on the history's markers instead of on every
+    # group's key: any change to a group is a logged change, counted in last_change_id and
+    # dated in its categories' newest change. Category names and descriptions come in too.
+    listing = _key(base, [(c.slug, c.name, c.description) for c in directory.categories])
     # <link rel="alternate"> of each feed, made once, not on each of 10,000 pages.
     alternates = {f.key: html.fragment("_alternates.html", feed=f, site=site) for f in feeds}
     common = {"site": site, "rfc3339": rfc3339}
 
     for feed in feeds:
-        key = _key(
-            base, feed.key, feed.title, feed.updated, [item_keys[i.group.slug] for i in feed.items]
-        )
+        marker = history.last_change_id if feed.category is None else feed.updated
+        key = _key(listing, feed.key, marker)
         for fmt, render in FEED_RENDERERS.items():
             yield Spec(
                 feed.path(fmt), FORMATS[fmt], key, lambda f=feed, r=render: r(f, site), feed.updated
@@ -144,13 +171,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
             yield Spec(
                 feed.page_path,
                 HTML_TYPE,
-                _key(
-                    base,
-                    feed.key,
-                    feed.title,
-                    feed.category.description,
-                    [item_keys[i.group.slug] for i in mine],
-                ),
+                _key(listing, feed.key, marker, "page"),
                 lambda f=feed, m=mine: html.page(
                     "category.html",
                     feed=f,
@@ -164,7 +185,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
     yield Spec(
         changes.PATH,
         FORMATS["atom"],
-        _key(base, [c.id for c in history.changes], names),
+        _key(listing, "changes", history.last_change_id),
         lambda: changes.render(history.changes, names, newest, site),
         newest,
     )
@@ -178,7 +199,7 @@ def specs(directory: Directory, history: History, site: Site) -> Iterator[Spec]:
     yield Spec(
         "/",
         HTML_TYPE,
-        _key(base, names, list(item_keys.values())),
+        _key(listing, "home", history.last_change_id),
         lambda: html.page(
             "home.html",
             feeds=feeds,
@@ -274,6 +295,7 @@ def build(
     site: Site,
     previous: Mapping[str, Publication],
     now: datetime,
+    memo: Memo,
 ) -> tuple[dict[str, Publication], int]:
     """Render what changed; reuse the rest. Returns the publications and how many were
     rendered.
@@ -284,7 +306,7 @@ def build(
     """
     out: dict[str, Publication] = {}
     rendered = 0
-    for spec in specs(directory, history, site):
+    for spec in specs(directory, history, site, memo):
         old = previous.get(spec.path)
         if old is not None and old.key == spec.key:
             out[spec.path] = old

@@ -20,7 +20,7 @@ from pathlib import Path
 from publisher.config import Settings
 from publisher.directory import files, model
 from publisher.directory.validate import load_directory
-from publisher.publication import Publication, build, render_version
+from publisher.publication import Memo, Publication, build, render_version
 from publisher.render.common import Site
 from publisher.store import history
 from publisher.store import publications as stored
@@ -73,6 +73,7 @@ class Publisher:
         self._loads = 0
         #: The history as of ``generation``, kept so a load need not read it back.
         self.history: history.History | None = None
+        self._memo = Memo()
 
     def close(self) -> None:
         self.conn.close()
@@ -132,7 +133,7 @@ class Publisher:
                     self.conn, directory, now, base, known, max_changes, confirm_removals
                 )
                 pubs, rendered = build(
-                    directory, view, self.site(directory.site, base), previous, now
+                    directory, view, self.site(directory.site, base), previous, now, self._memo
                 )
                 stored.save(self.conn, pubs, previous)
                 cur = self.conn.execute(

@@ -15,7 +15,6 @@ import yaml
 from publisher import publication
 from publisher.directory.validate import load_directory
 from publisher.errors import PublisherError
-from publisher.render import html
 from publisher.store import history
 from tests.test_publication import publisher_on
 
@@ -68,13 +67,8 @@ def full_render(publisher) -> dict[str, bytes]:  # noqa: ANN001
     """Every document rendered from scratch from the data and a fresh read of the history."""
     directory = load_directory(publisher.data)
     view = history.read(publisher.conn, publisher.settings.feed_max_entries)
-    saved, publication.FRAGMENTS = publication.FRAGMENTS, html.Fragments()
-    try:
-        pubs, _ = publication.build(
-            directory, view, publisher.site(directory.site, view.tag_base), {}, publisher.clock()
-        )
-    finally:
-        publication.FRAGMENTS = saved
+    site = publisher.site(directory.site, view.tag_base)
+    pubs, _ = publication.build(directory, view, site, {}, publisher.clock(), publication.Memo())
     return {path: pub.body for path, pub in pubs.items()}
 
 
