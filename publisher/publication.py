@@ -144,8 +144,13 @@ def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Ite
     names = {c.slug: c.name for c in directory.categories}
     # Documents listing many groups are keyed on the history's markers instead of on every
     # group's key: any change to a group is a logged change, counted in last_change_id and
-    # dated in its categories' newest change. Category names and descriptions come in too.
-    listing = _key(base, [(c.slug, c.name, c.description) for c in directory.categories])
+    # dated in its categories' newest change. What is not logged comes in here: the
+    # categories' names and descriptions, and the order of the groups (pages list them as
+    # the files do).
+    listing = _key(
+        base,
+        [(c.slug, c.name, c.description, [g.slug for g in c.groups]) for c in directory.categories],
+    )
     # <link rel="alternate"> of each feed, made once, not on each of 10,000 pages.
     alternates = {f.key: html.fragment("_alternates.html", feed=f, site=site) for f in feeds}
     common = {"site": site, "rfc3339": rfc3339}

@@ -34,7 +34,9 @@ def mutate(rng: random.Random, data_dir, counter: int) -> None:  # noqa: ANN001
     path = data_dir / f"{rng.choice(CATEGORIES)}.yaml"
     doc = load(path)
     groups = doc["groups"]
-    action = rng.choice(["describe", "rename", "remove", "add", "move", "category", "typo"])
+    action = rng.choice(
+        ["describe", "rename", "remove", "add", "move", "category", "typo", "reorder"]
+    )
     if action == "describe" and groups:
         rng.choice(groups)["description"] = f"Edit {counter}."
     elif action == "rename" and groups:
@@ -58,6 +60,8 @@ def mutate(rng: random.Random, data_dir, counter: int) -> None:  # noqa: ANN001
         site["categories"][rng.randrange(4)]["description"] = f"About {counter}."
         dump(data_dir / "site.yaml", site)
         return
+    elif action == "reorder" and len(groups) > 1:
+        groups.append(groups.pop(0))  # not a change to any group: no change is logged
     elif action == "typo" and groups:
         rng.choice(groups)["descripton"] = "refused"
     dump(path, doc)
