@@ -256,8 +256,12 @@ def _moved_and_gone(
 ) -> Iterator[Spec]:
     """301 from every old slug of a present group; 410 for every slug of a removed one."""
     entries = history.by_id()
-    for slug, entry_id in sorted(history.slugs.items()):
-        entry = entries[entry_id]
+    retired = sorted(
+        (slug, entries[entry_id])
+        for slug, entry_id in history.slugs.items()
+        if entries[entry_id].removed is not None or entries[entry_id].slug != slug
+    )
+    for slug, entry in retired:
         if entry.removed is not None:
             message = f"{entry.name} is no longer listed in this directory."
             yield Spec(
@@ -268,7 +272,7 @@ def _moved_and_gone(
                 entry.removed,
                 status=410,
             )
-        elif slug != entry.slug:
+        else:  # an old slug of a renamed group
             target = site.url(group_path(entry.slug))
             message = f"It is now at {target}."
             yield Spec(

@@ -6,6 +6,7 @@ import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -40,9 +41,10 @@ class Site:
         return self.base + path
 
 
-@dataclass(frozen=True)
-class Item:
-    """A present group with its history: one entry in feeds, one row on pages."""
+class Item(NamedTuple):
+    """A present group with its history: one entry in feeds, one row on pages.
+
+    A named tuple: one is made per group on every load."""
 
     group: Group
     category: Category
