@@ -263,27 +263,22 @@ def _moved_and_gone(
     )
     for slug, entry in retired:
         if entry.removed is not None:
+            heading, status, changed = "This group has been removed", 410, entry.removed
+            location = None
             message = f"{entry.name} is no longer listed in this directory."
-            yield Spec(
-                group_path(slug),
-                HTML_TYPE,
-                _key(base, "gone", message),
-                _notice("This group has been removed", message, common),
-                entry.removed,
-                status=410,
-            )
         else:  # an old slug of a renamed group
-            target = site.url(group_path(entry.slug))
-            message = f"It is now at {target}."
-            yield Spec(
-                group_path(slug),
-                HTML_TYPE,
-                _key(base, "moved", message),
-                _notice("This page has moved", message, common),
-                entry.updated,
-                status=301,
-                location=target,
-            )
+            location = site.url(group_path(entry.slug))
+            heading, status, changed = "This page has moved", 301, entry.updated
+            message = f"It is now at {location}."
+        yield Spec(
+            group_path(slug),
+            HTML_TYPE,
+            _key(base, status, message),
+            _notice(heading, message, common),
+            changed,
+            status=status,
+            location=location,
+        )
 
 
 def _notice(heading: str, message: str, common: Mapping[str, object]) -> Callable[[], bytes]:

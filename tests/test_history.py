@@ -7,7 +7,6 @@ admin endpoint and the watcher reload on demand.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -155,21 +154,11 @@ def last_modified(server, path: str) -> datetime:  # noqa: ANN001
     return parsedate_to_datetime(server.get(path).headers["Last-Modified"])
 
 
-def wait_for_background_load() -> None:
-    """create_app loads in a thread when a publication is stored: wait until it is done."""
-    for thread in threading.enumerate():
-        if thread.name == "publisher-load":
-            thread.join(timeout=30)
-            assert not thread.is_alive(), "the background load did not finish"
-
-
 def restart(make_app, serve, app, clock, **settings: object):  # noqa: ANN001, ANN201
     """Close ``app``, move time on, start a new app on the same database and data."""
     close_app(app)
     clock.advance(hours=3)
-    new = make_app(**settings)
-    wait_for_background_load()
-    return serve(new)
+    return serve(make_app(**settings))  # make_app waits for the first load
 
 
 # --- 1. restart ------------------------------------------------------------------------------

@@ -85,7 +85,6 @@ def fingerprint_of(content: str) -> str:
 class Category:
     slug: str
     name: str
-    position: int
     description: str | None = None
     groups: tuple[Group, ...] = ()
 

@@ -481,11 +481,10 @@ def check_directory(
             Category(
                 slug=slug,
                 name=cat["name"],
-                position=i,
                 description=cat.get("description"),
                 groups=tuple(groups[slug]),
             )
-            for i, (slug, cat) in enumerate(categories.items())
+            for slug, cat in categories.items()
         ),
     )
     return directory, problems
