@@ -50,6 +50,13 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
             ready.set()
 
     threading.Thread(target=first_load, name="publisher-load", daemon=True).start()
+    stop = app.extensions["publisher.stop"] = threading.Event()
+    threading.Thread(
+        target=_follow_the_clock,
+        args=(publisher, stop, settings.watch_interval),
+        name="publisher-clock",
+        daemon=True,
+    ).start()
     if settings.watch:
         watcher = Watcher(
             publisher.data, lambda: _load(publisher), settings.watch_interval, settings.watch_settle
@@ -67,9 +74,22 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
     return app
 
 
+def _follow_the_clock(publisher: Publisher, stop: threading.Event, interval: float) -> None:
+    """Render again when a listed meeting ends (calendars.upcoming gives the moment), so
+    the next meetings move on with no request and no data change."""
+    while not stop.wait(interval):
+        try:
+            publisher.reload_if_due()
+        except PublisherError as exc:
+            log.error("The data was not loaded; still serving the last good publication.\n%s", exc)
+        except Exception:  # logged; the last good publication stays served
+            log.exception("Rendering the next meetings again failed")
+
+
 def close_app(app: Flask) -> None:
     """Stop the watcher and close the database (tests and graceful shutdown)."""
     app.extensions["publisher.ready"].wait()
+    app.extensions["publisher.stop"].set()
     watcher = app.extensions.pop("publisher.watcher", None)
     if watcher is not None:
         watcher.stop()

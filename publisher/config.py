@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("FEED_MAX_AGE", 300, "Cache-Control max-age, in seconds, for feeds."),
     Setting("PAGE_MAX_AGE", 60, "Cache-Control max-age, in seconds, for pages."),
+    Setting(
+        "CALENDAR_REFRESH",
+        21600,
+        "Seconds calendars ask apps to wait between two fetches (REFRESH-INTERVAL and "
+        "X-PUBLISHED-TTL). Google and Outlook choose their own pace whatever it says.",
+    ),
     Setting("WATCH", True, "Reload by itself when a data file changes while serving."),
     Setting("WATCH_INTERVAL", 0.25, "Seconds between two looks at the data files."),
     Setting(
@@ -122,6 +128,7 @@ class Settings:
     tag_authority: str
     feed_max_age: int
     page_max_age: int
+    calendar_refresh: int
     watch: bool
     watch_interval: float
     watch_settle: float

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
+from publisher import calendars
 from publisher.directory.model import Directory
 from publisher.render import changes, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
@@ -54,7 +55,8 @@ class Publication:
 
     @property
     def is_feed(self) -> bool:
-        return self.path.startswith("/feeds")
+        """Feeds, the OPML and calendars: read by other sites' scripts (CORS) and apps."""
+        return self.path.startswith(("/feeds", "/calendars"))
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Memo:
     time gives the same key, without making it again for each of 10,000 groups."""
 
     fragments: html.Fragments = field(default_factory=html.Fragments)
+    blocks: calendars.Blocks = field(default_factory=calendars.Blocks)
     item_keys: dict[str, tuple[Entry, str, str, str]] = field(default_factory=dict)
 
     def item_key(self, base: str, item: Item) -> str:
@@ -122,7 +125,13 @@ def _item_key(base: str, item: Item) -> str:
     )
 
 
-def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Iterator[Spec]:
+def specs(
+    directory: Directory,
+    history: History,
+    site: Site,
+    memo: Memo,
+    cal: calendars.Calendars,
+) -> Iterator[Spec]:
     """Every document of the directory, in a fixed order."""
     base = _key(render_version(), site)
     items = items_of(directory, history)
@@ -154,6 +163,8 @@ def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Ite
     # <link rel="alternate"> of each feed, made once, not on each of 10,000 pages.
     alternates = {f.key: html.fragment("_alternates.html", feed=f, site=site) for f in feeds}
     common = {"site": site, "rfc3339": rfc3339}
+    soon = cal.soon
+    meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
 
     for feed in feeds:
         marker = history.last_change_id if feed.category is None else feed.updated
@@ -182,6 +193,7 @@ def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Ite
                     feed=f,
                     entries=entries(m),
                     alternates=alternates[f.key],
+                    calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
                     **common,
                 ),
                 feed.updated,
@@ -201,16 +213,20 @@ def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Ite
         lambda: opml.render(feeds, site),
         history.created,  # it lists categories, not groups: group edits do not touch it
     )
+    next_meetings = soon.next(calendars.NEXT_ON_HOME)
+    groups = {g.slug: g for g in directory.groups}
     yield Spec(
         "/",
         HTML_TYPE,
-        _key(listing, "home", history.last_change_id),
+        _key(listing, "home", history.last_change_id, next_meetings),
         lambda: html.page(
             "home.html",
             feeds=feeds,
             by_category={k: entries(v) for k, v in by_category.items()},
             counts={k: len(v) for k, v in by_category.items()},
             alternates=alternates["all"],
+            calendar=_calendar_links(site, "all", site.title, any(meets.values())),
+            next_meetings=[(groups[slug], o) for slug, o in next_meetings],
             **common,
         ),
         newest,
@@ -218,15 +234,36 @@ def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Ite
     feed_of = {f.key: f for f in feeds}
     for item in items:
         feed = feed_of[item.category.slug]
+        slug = item.group.slug
+        mine = soon.by_group.get(slug, ())[: calendars.NEXT_ON_GROUP]
         yield Spec(
             item.page_path,
             HTML_TYPE,
-            item_keys[item.group.slug],
-            lambda i=item, f=feed: html.page(
-                "group.html", item=i, feed=f, alternates=alternates[f.key], **common
+            f"{item_keys[slug]}|{mine!r}" if mine else item_keys[slug],
+            lambda i=item, f=feed, m=mine: html.page(
+                "group.html",
+                item=i,
+                feed=f,
+                alternates=alternates[f.key],
+                calendar=_calendar_links(
+                    site, f"groups/{i.group.slug}", i.group.name, bool(i.group.meetings)
+                ),
+                next_meetings=[(i.group, o) for o in m],
+                **common,
             ),
             item.entry.updated,
         )
+    for path, content_type, key, render, changed in calendars.documents(
+        directory,
+        site,
+        cal.events,
+        cal.states,
+        soon,
+        base,
+        memo.blocks,
+        history.newest,
+    ):
+        yield Spec(path, content_type, key, render, changed)
     yield from _moved_and_gone(history, site, base, common)
     yield Spec(
         NOT_FOUND,
@@ -249,6 +286,11 @@ def specs(directory: Directory, history: History, site: Site, memo: Memo) -> Ite
             lambda d=data: d,
             history.created,
         )
+
+
+def _calendar_links(site: Site, key: str, name: str, shown: bool) -> calendars.Links | None:
+    """Subscribe links for a page's calendar: only where some group there has meetings."""
+    return calendars.links(site, calendars.calendar_path(key), name) if shown else None
 
 
 def _moved_and_gone(
@@ -300,6 +342,7 @@ def build(
     previous: Mapping[str, Publication],
     now: datetime,
     memo: Memo,
+    cal: calendars.Calendars,
 ) -> tuple[dict[str, Publication], int]:
     """Render what changed; reuse the rest. Returns the publications and how many were
     rendered.
@@ -310,7 +353,7 @@ def build(
     """
     out: dict[str, Publication] = {}
     rendered = 0
-    for spec in specs(directory, history, site, memo):
+    for spec in specs(directory, history, site, memo, cal):
         old = previous.get(spec.path)
         if old is not None and old.key == spec.key:
             out[spec.path] = old

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from publisher import calendars
 from publisher.config import Settings
 from publisher.directory import files, model
 from publisher.directory.validate import load_directory
 from publisher.publication import Memo, Publication, build, render_version
 from publisher.render.common import Site
+from publisher.store import events as event_store
 from publisher.store import history
 from publisher.store import publications as stored
 from publisher.store.db import connect, transaction
@@ -73,6 +75,9 @@ class Publisher:
         self._loads = 0
         #: The history as of ``generation``, kept so a load need not read it back.
         self.history: history.History | None = None
+        self.events: event_store.Known | None = None
+        #: When the documents next change with the time passing (see calendars.upcoming).
+        self.due: datetime | None = stored.due(self.conn)
         self._memo = Memo()
 
     def close(self) -> None:
@@ -100,6 +105,8 @@ class Publisher:
             hubs=(),
             feed_max_entries=self.settings.feed_max_entries,
             tag_base=tag_base,
+            calendar_refresh=self.settings.calendar_refresh,
+            time_zone=directory_site.time_zone,
         )
 
     def reload(self, confirm_removals: bool = False) -> LoadResult:
@@ -114,38 +121,81 @@ class Publisher:
             row = self.conn.execute(
                 "SELECT data_fingerprint FROM loads ORDER BY id DESC LIMIT 1"
             ).fetchone()
-            if row and row[0] == state and self.current:
+            now = self.clock()
+            due = stored.due(self.conn)
+            if row and row[0] == state and self.current and (due is None or now < due):
                 self.refresh(force=True)
+                self.due = due
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(self.data, contents)
-            now = self.clock()
             max_changes = self.settings.feed_max_entries
             with transaction(self.conn):
                 base = history.tag_base(
                     self.conn, self.settings.tag_authority, self.settings.base_url, now
                 )
-                previous, known = self.current, self.history
-                if known is None or stored.generation(self.conn) != self.generation:
+                previous, known, known_events = self.current, self.history, self.events
+                if (
+                    known is None
+                    or known_events is None
+                    or stored.generation(self.conn) != self.generation
+                ):
                     # First load here, or another process published: read what it wrote.
                     previous = stored.load_all(self.conn)
                     known = history.read(self.conn, max_changes)
+                    known_events = event_store.read(self.conn)
                 count, view = history.record(
                     self.conn, directory, now, base, known, max_changes, confirm_removals
                 )
+                cal, event_states = self._calendars(directory, view, now, known_events)
                 pubs, rendered = build(
-                    directory, view, self.site(directory.site, base), previous, now, self._memo
+                    directory,
+                    view,
+                    self.site(directory.site, base),
+                    previous,
+                    now,
+                    self._memo,
+                    cal,
                 )
                 stored.save(self.conn, pubs, previous)
                 cur = self.conn.execute(
-                    "INSERT INTO loads (at, data_fingerprint, changes) VALUES (?, ?, ?)",
-                    (history.format_time(now), state, count),
+                    "INSERT INTO loads (at, data_fingerprint, changes, due) VALUES (?, ?, ?, ?)",
+                    (
+                        history.format_time(now),
+                        state,
+                        count,
+                        history.format_time(cal.due) if cal.due else None,
+                    ),
                 )
-            self.current, self.history = pubs, view
+            self.current, self.history, self.events = pubs, view, event_states
+            self.due = cal.due
             self.generation = cur.lastrowid or 0
             self._settle_memory()
             result = LoadResult(count, rendered)
             log.info("%s", result)
             return result
+
+    def _calendars(
+        self,
+        directory: model.Directory,
+        view: history.History,
+        now: datetime,
+        known: event_store.Known,
+    ) -> tuple[calendars.Calendars, event_store.Known]:
+        """Record the events' changes (in the load's transaction); what calendars need."""
+        recorded: event_store.Known = {}
+
+        def states_for(wanted: dict[str, str]) -> dict[str, event_store.State]:
+            recorded.update(event_store.record(self.conn, wanted, now, known))
+            return {uid: state for uid, (_, state) in recorded.items()}
+
+        return calendars.prepare(directory, view, now, states_for), recorded
+
+    def reload_if_due(self) -> LoadResult | None:
+        """Render again once the time has passed the end of a listed meeting (or brought
+        one within the window): the next meetings move on without a data change."""
+        if self.due is None or self.clock() < self.due:
+            return None
+        return self.reload()
 
     def _settle_memory(self) -> None:
         """Keep the cyclic garbage collector off the live directory and publications.
@@ -179,6 +229,7 @@ class Publisher:
             if generation != self.generation:  # (generation read first, as in __init__)
                 self.current = stored.load_all(self.conn)
                 self.generation = generation
-                self.history = None  # read afresh at the next load
+                self.history = self.events = None  # read afresh at the next load
+                self.due = stored.due(self.conn)
         finally:
             self._lock.release()

@@ -12,10 +12,10 @@ import random
 import pytest
 import yaml
 
-from publisher import publication
+from publisher import calendars, publication
 from publisher.directory.validate import load_directory
 from publisher.errors import PublisherError
-from publisher.store import history
+from publisher.store import events, history
 from tests.test_publication import publisher_on
 
 CATEGORIES = ["facebook-groups", "reading-teaching-learning-groups", "community-groups"]
@@ -72,7 +72,12 @@ def full_render(publisher) -> dict[str, bytes]:  # noqa: ANN001
     directory = load_directory(publisher.data)
     view = history.read(publisher.conn, publisher.settings.feed_max_entries)
     site = publisher.site(directory.site, view.tag_base)
-    pubs, _ = publication.build(directory, view, site, {}, publisher.clock(), publication.Memo())
+    now = publisher.clock()
+    stored = events.read(publisher.conn)
+    cal = calendars.prepare(
+        directory, view, now, lambda _: {uid: state for uid, (_, state) in stored.items()}
+    )
+    pubs, _ = publication.build(directory, view, site, {}, now, publication.Memo(), cal)
     return {path: pub.body for path, pub in pubs.items()}
 
 

@@ -64,7 +64,7 @@ def test_category_page_lists_its_groups_and_autodiscovers_its_feeds(server, cate
     alternates = {link.get("href") for link in doc.xpath("//link[@rel='alternate']")}
     assert alternates == {
         f"http://127.0.0.1:8000/feeds/{category.slug}.{fmt}" for fmt in ("atom", "rss", "json")
-    }
+    } | {f"http://127.0.0.1:8000/calendars/{category.slug}.ics"}
     subscribe = doc.xpath("//p[@class='subscribe']/a")[0]
     assert subscribe.get("href") == f"/subscribe/{category.slug}/"
 
@@ -106,5 +106,6 @@ def test_subscribe_page_lists_every_format_and_reader(server):
 def test_every_subscribe_link_leads_to_a_subscribe_page(server):
     for path in ["/", *[f"/categories/{c.slug}/" for c in DIRECTORY.categories]]:
         doc = parse(server, path)
-        links = [a.get("href") for a in doc.xpath("//a[contains(., 'Subscribe')]")]
+        feeds = "//a[contains(., 'Subscribe')][not(ancestor::section[@class='calendar'])]"
+        links = [a.get("href") for a in doc.xpath(feeds)]
         assert links and all(link.startswith("/subscribe/") for link in links)

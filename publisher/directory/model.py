@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date, time
 
 #: Flags a group may carry, with the plain words shown to people.
 FLAGS: dict[str, str] = {
@@ -33,6 +34,8 @@ class Place:
     locality: str | None = None
     region: str | None = None
     country: str | None = None
+    #: Latitude and longitude in degrees, only where a source gives them.
+    coordinates: tuple[float, float] | None = None
     inferred: tuple[str, ...] = ()
 
 
@@ -47,10 +50,101 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class TimeRange:
+    """Start and end of a meeting, as wall-clock times in the group's time zone."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a series repeats, in the terms of RFC 5545 §3.3.10 (FREQ, INTERVAL, BYDAY,
+    BYMONTHDAY, BYMONTH), written by volunteers in plain words ("every 2 months",
+    "second Wednesday") and read by ``directory.schedule``."""
+
+    freq: str  # WEEKLY | MONTHLY | YEARLY
+    interval: int = 1
+    #: (weekday 0 = Monday, ordinal: 1..5, -1 for the last, or None for every such day)
+    weekdays: tuple[tuple[int, int | None], ...] = ()
+    monthday: int | None = None
+    month: int | None = None
+
+
+@dataclass(frozen=True)
+class Online:
+    """How to join online, exactly as published."""
+
+    url: str | None = None
+    details: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """One meeting of a series that will not happen: ``date`` is one of its dates."""
+
+    date: date
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """One meeting of a series held on another day or at another time."""
+
+    date: date  # the date the series gives it
+    to: date
+    time: TimeRange | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Series:
+    """A repeating meeting. ``key`` names it in calendar UIDs, so it must never change: it
+    is made from ``starts`` (and a number, should two series start on the same day)."""
+
+    key: str
+    starts: date
+    rule: Rule
+    time: TimeRange
+    until: date | None = None
+    count: int | None = None
+    title: str | None = None
+    description: str | None = None
+    cancelled: tuple[Cancellation, ...] = ()
+    moved: tuple[Move, ...] = ()
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """A meeting held once, perhaps with its own topic, place or joining details."""
+
+    key: str
+    date: date
+    time: TimeRange
+    title: str | None = None
+    description: str | None = None
+    place: Place | None = None
+    online: Online | None = None
+
+
+@dataclass(frozen=True)
 class Meetings:
-    """What is known about a group's meetings. The calendar issue adds rules and dates."""
+    """What is known about a group's meetings. A group may have only the frequency as its
+    source words it ("bi-monthly"), with no rule and no dates: nothing is guessed from it."""
 
     frequency_as_published: str | None = None
+    time_zone: str | None = None
+    place: Place | None = None
+    online: Online | None = None
+    how_to_join: str | None = None
+    series: tuple[Series, ...] = ()
+    one_off: tuple[OneOff, ...] = ()
+    inferred: tuple[str, ...] = ()
+
+    @property
+    def scheduled(self) -> bool:
+        """True when there are dates to put in a calendar."""
+        return bool(self.series or self.one_off)
 
 
 @dataclass(frozen=True)
@@ -94,6 +188,9 @@ class Site:
     title: str
     description: str
     language: str
+    #: The zone of calendars that have no meetings yet (RFC 5545 §3.6: a calendar holds at
+    #: least one component; a VTIMEZONE is the one that says nothing untrue).
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from publisher.directory import schedule
 from publisher.directory.files import SITE_FILE, DataFile, Path_, parse, read_folder
 from publisher.directory.model import (
     FLAGS,
@@ -25,11 +26,13 @@ from publisher.directory.model import (
     Group,
     Link,
     Meetings,
+    Online,
     Place,
     Site,
     fingerprint_of,
 )
 from publisher.errors import DirectoryError, Problem
+from publisher.render import vtimezone
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -42,7 +45,8 @@ MAX_TEXT = 10_000
 class Spec:
     """The expected shape of one value: a kind, whether it is required, and its parts."""
 
-    kind: str  # text | slug | url | language | handle | flag | list | object
+    kind: str  # text | slug | url | language | handle | flag | date | times | zone | every
+    #            | count | coordinates | list | object
     required: bool = False
     item: Spec | None = None
     fields: Mapping[str, Spec] = field(default_factory=dict)
@@ -50,7 +54,69 @@ class Spec:
 
 
 TEXT = Spec("text")
+
+
+def _list_of(**fields: Spec) -> Spec:
+    """A list of blocks with these keys."""
+    return Spec("list", item=Spec("object", fields=fields))
+
+
 PLACE_FIELDS = ("as_published", "room", "building", "street", "locality", "region", "country")
+PLACE = Spec(
+    "object",
+    fields={
+        **{name: TEXT for name in PLACE_FIELDS},
+        "coordinates": Spec("coordinates"),
+        "inferred": Spec("list", item=Spec("text")),
+    },
+)
+ONLINE = Spec("object", fields={"url": Spec("url"), "details": TEXT})
+#: Meeting fields that may be marked as worked out from the source, not stated on it.
+MEETING_INFERABLE = ("time_zone",)
+SERIES = Spec(
+    "object",
+    fields={
+        "starts": Spec("date", required=True),
+        "every": Spec("every", required=True),
+        "on": TEXT,  # read with "every" (a weekday for a weekly rule, "second Wednesday"...)
+        "time": Spec("times", required=True),
+        "until": Spec("date"),
+        "count": Spec("count"),
+        "title": TEXT,
+        "description": TEXT,
+        "cancelled": _list_of(date=Spec("date", required=True), note=TEXT),
+        "moved": _list_of(
+            date=Spec("date", required=True),
+            to=Spec("date", required=True),
+            time=Spec("times"),
+            note=TEXT,
+        ),
+    },
+)
+ONE_OFF = Spec(
+    "object",
+    fields={
+        "date": Spec("date", required=True),
+        "time": Spec("times", required=True),
+        "title": TEXT,
+        "description": TEXT,
+        "place": PLACE,
+        "online": ONLINE,
+    },
+)
+MEETINGS = Spec(
+    "object",
+    fields={
+        "frequency_as_published": TEXT,
+        "time_zone": Spec("zone"),
+        "place": PLACE,
+        "online": ONLINE,
+        "how_to_join": TEXT,
+        "series": Spec("list", item=SERIES),
+        "one_off": Spec("list", item=ONE_OFF),
+        "inferred": Spec("list", item=Spec("text")),
+    },
+)
 
 GROUP = Spec(
     "object",
@@ -58,23 +124,8 @@ GROUP = Spec(
         "slug": Spec("slug", required=True),
         "name": Spec("text", required=True),
         "description": TEXT,
-        "links": Spec(
-            "list",
-            item=Spec(
-                "object",
-                fields={
-                    "url": Spec("url", required=True),
-                    "label": Spec("text", required=True),
-                },
-            ),
-        ),
-        "place": Spec(
-            "object",
-            fields={
-                **{name: TEXT for name in PLACE_FIELDS},
-                "inferred": Spec("list", item=Spec("text")),
-            },
-        ),
+        "links": _list_of(url=Spec("url", required=True), label=Spec("text", required=True)),
+        "place": PLACE,
         "contact": Spec(
             "object",
             fields={
@@ -85,7 +136,7 @@ GROUP = Spec(
             },
         ),
         "flags": Spec("list", item=Spec("flag")),
-        "meetings": Spec("object", fields={"frequency_as_published": TEXT}),
+        "meetings": MEETINGS,
         "previous_slugs": Spec("list", item=Spec("slug")),
     },
 )
@@ -104,6 +155,7 @@ SITE = Spec(
         "title": Spec("text", required=True),
         "description": Spec("text", required=True),
         "language": Spec("language", required=True),
+        "time_zone": Spec("zone"),
         "categories": Spec(
             "list",
             required=True,
@@ -126,6 +178,12 @@ _KIND_WORDS = {
     "language": "a language tag",
     "handle": "a Twitter handle",
     "flag": "a flag",
+    "date": "a date",
+    "times": "a time range",
+    "zone": "a time zone",
+    "every": "a repeat",
+    "count": "a whole number",
+    "coordinates": "coordinates",
     "list": "a list",
     "object": "a block of key: value lines",
 }
@@ -217,8 +275,17 @@ class _Checker:
             self.group = None
         return out
 
-    def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | None:
+    def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | int | None:
         kind = spec.kind
+        if kind == "count":
+            if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 1000:
+                return value
+            self.report(
+                path,
+                f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                "Write how many meetings the series has, from 1 to 1000.",
+            )
+            return None
         if not isinstance(value, str):
             self.report(
                 path,
@@ -263,7 +330,35 @@ class _Checker:
         if kind == "flag" and text not in FLAGS:
             self.report(path, f"Unknown flag {text!r}.", f"Known flags: {', '.join(FLAGS)}.")
             return None
+        if kind in _SCHEDULE_KINDS:
+            try:
+                _SCHEDULE_KINDS[kind](text)
+            except schedule.ScheduleError as exc:
+                self.report(path, exc.message, exc.hint)
+                return None
         return text
+
+
+def _publishable_zone(name: str) -> None:
+    """A zone that exists and whose VTIMEZONE calendar apps will read right."""
+    schedule.zone(name)
+    try:
+        vtimezone.check_zone(name)
+    except vtimezone.ZoneRuleError as exc:
+        raise schedule.ScheduleError(
+            f"Calendars cannot describe the time zone {name!r}: {exc}.",
+            "Use a neighbouring zone with the same clocks, or ask for help.",
+        ) from None
+
+
+#: Kinds read by the schedule module: each raises ScheduleError with a message and a hint.
+_SCHEDULE_KINDS = {
+    "date": schedule.parse_date,
+    "times": schedule.parse_time_range,
+    "zone": lambda name: _publishable_zone(name),
+    "every": schedule.parse_every,
+    "coordinates": schedule.parse_coordinates,
+}
 
 
 def _field_name(path: Path_) -> str:
@@ -301,24 +396,69 @@ def _is_web_address(text: str) -> bool:
 
 
 def _build_group(raw: dict[str, Any], category: str, source: str) -> Group:
-    place = raw.get("place")
     contact = raw.get("contact")
-    meetings = raw.get("meetings")
     group = Group(
         slug=raw["slug"],
         name=raw["name"],
         category=category,
         description=raw.get("description"),
         links=tuple(Link(url=link["url"], label=link["label"]) for link in raw.get("links", [])),
-        place=Place(**{**place, "inferred": tuple(place.get("inferred", ()))}) if place else None,
+        place=_place(raw.get("place")),
         contact=Contact(**contact) if contact else None,
         flags=tuple(raw.get("flags", ())),
-        meetings=Meetings(**meetings) if meetings else None,
+        meetings=_meetings(raw["meetings"]) if raw.get("meetings") else None,
         previous_slugs=tuple(raw.get("previous_slugs", ())),
         source=source,
     )
     content = _content_json(raw, category)
     return replace(group, content=content, fingerprint=fingerprint_of(content))
+
+
+def _place(raw: dict[str, Any] | None) -> Place | None:
+    if not raw:
+        return None
+    coordinates = raw.get("coordinates")
+    return Place(
+        **{
+            **raw,
+            "inferred": tuple(raw.get("inferred", ())),
+            "coordinates": schedule.parse_coordinates(coordinates) if coordinates else None,
+        }
+    )
+
+
+def _online(raw: dict[str, Any] | None) -> Online | None:
+    return Online(**raw) if raw else None
+
+
+def _meetings(raw: dict[str, Any]) -> Meetings:
+    """Meetings from checked values. Each series and one-off gets a key for its calendar
+    UIDs from its first date, numbered should two share a day, so editing a time, a rule or a
+    description keeps the UID and calendar apps update the event in place."""
+    used: dict[str, int] = {}
+
+    def key(prefix: str, day: str) -> str:
+        text = f"{prefix}-{schedule.parse_date(day).isoformat()}"
+        used[text] = used.get(text, 0) + 1
+        return text if used[text] == 1 else f"{text}-{used[text]}"
+
+    return Meetings(
+        frequency_as_published=raw.get("frequency_as_published"),
+        time_zone=raw.get("time_zone"),
+        place=_place(raw.get("place")),
+        online=_online(raw.get("online")),
+        how_to_join=raw.get("how_to_join"),
+        series=tuple(
+            schedule.build_series(s, key("series", s["starts"])) for s in raw.get("series", [])
+        ),
+        one_off=tuple(
+            schedule.build_one_off(
+                o, key("meeting", o["date"]), _place(o.get("place")), _online(o.get("online"))
+            )
+            for o in raw.get("one_off", [])
+        ),
+        inferred=tuple(raw.get("inferred", ())),
+    )
 
 
 def _content_json(raw: dict[str, Any], category: str) -> str:
@@ -375,26 +515,88 @@ def _check_groups_file(name: str, raw: bytes) -> GroupsFile:
     for i, group_raw in enumerate(raw_value.get("groups", []) if raw_value else []):
         if ("groups", i) in checker.bad or category is None:
             continue
-        place = group_raw.get("place") or {}
-        for j, inferred in enumerate(place.get("inferred", [])):
-            if inferred not in PLACE_FIELDS or inferred not in place:
-                problems.append(
-                    Problem(
-                        name,
-                        data.line(("groups", i, "place", "inferred", j)),
-                        group_raw["slug"],
-                        f"place.inferred[{j}]",
-                        f"{inferred!r} is not a place field of this group.",
-                        "List only place fields that are filled in, e.g. country.",
-                    )
-                )
+        report = _Reporter(name, data, problems, i, group_raw["slug"])
+        _check_inferred(report, group_raw)
+        if not _check_rules(report, group_raw):
+            continue
         line = data.line(("groups", i, "slug"))
         previous = tuple(
             data.line(("groups", i, "previous_slugs", j))
             for j in range(len(group_raw.get("previous_slugs", [])))
         )
-        groups.append((_build_group(group_raw, category, f"{name}:{line}"), line, previous))
+        group = _build_group(group_raw, category, f"{name}:{line}")
+        if group.meetings is not None:
+            findings = schedule.check(group.meetings)
+            for f in findings:
+                report(("meetings", *f.path), f.message, f.hint, f.warning)
+            if any(not f.warning for f in findings):
+                continue
+        groups.append((group, line, previous))
     return GroupsFile(category, data.line(("category",)), tuple(groups), tuple(problems))
+
+
+@dataclass(frozen=True)
+class _Reporter:
+    """Adds problems about one group, at a path inside it."""
+
+    file: str
+    data: DataFile
+    problems: list[Problem]
+    index: int
+    slug: str
+
+    def __call__(self, path: Path_, message: str, hint: str, warning: bool = False) -> None:
+        full = ("groups", self.index, *path)
+        self.problems.append(
+            Problem(
+                self.file,
+                self.data.line(full),
+                self.slug,
+                _field_name(full),
+                message,
+                hint,
+                warning,
+            )
+        )
+
+
+def _check_inferred(report: _Reporter, group: dict[str, Any]) -> None:
+    """``inferred`` may name only fields that are filled in, of those that can be inferred."""
+    meetings = group.get("meetings") or {}
+    places = [
+        (("place",), group.get("place") or {}),
+        (("meetings", "place"), meetings.get("place") or {}),
+    ]
+    places += [
+        (("meetings", "one_off", j, "place"), o.get("place") or {})
+        for j, o in enumerate(meetings.get("one_off", []))
+    ]
+    checks = [(path, values, PLACE_FIELDS, "a place field") for path, values in places]
+    checks.append(
+        (("meetings",), meetings, MEETING_INFERABLE, "a meeting field that can be inferred")
+    )
+    for path, values, allowed, what in checks:
+        for j, inferred in enumerate(values.get("inferred", [])):
+            if inferred not in allowed or inferred not in values:
+                report(
+                    (*path, "inferred", j),
+                    f"{inferred!r} is not {what} of this group.",
+                    f"List only fields that are filled in, from: {', '.join(allowed)}.",
+                )
+
+
+def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
+    """A series' ``on`` is read with its ``every``; False if one of them says nothing."""
+    ok = True
+    for j, series in enumerate((group.get("meetings") or {}).get("series", [])):
+        if "on" not in series:
+            continue
+        try:
+            schedule.parse_on(series["on"], schedule.parse_every(series["every"])[0])
+        except schedule.ScheduleError as exc:
+            report(("meetings", "series", j, "on"), exc.message, exc.hint)
+            ok = False
+    return ok
 
 
 def check_directory(
@@ -476,7 +678,12 @@ def check_directory(
     if any(not p.warning for p in problems) or site_raw is None:
         return None, problems
     directory = Directory(
-        site=Site(site_raw["title"], site_raw["description"], site_raw["language"]),
+        site=Site(
+            site_raw["title"],
+            site_raw["description"],
+            site_raw["language"],
+            site_raw.get("time_zone", "UTC"),
+        ),
         categories=tuple(
             Category(
                 slug=slug,

@@ -36,6 +36,10 @@ class Site:
     hubs: tuple[str, ...]
     feed_max_entries: int
     tag_base: str
+    #: Seconds between two fetches that calendars ask apps for (RFC 7986 REFRESH-INTERVAL).
+    calendar_refresh: int = 21600
+    #: The directory's own time zone: meeting times elsewhere say which zone they are in.
+    time_zone: str = "UTC"
 
     def url(self, path: str) -> str:
         return self.base + path

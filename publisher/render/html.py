@@ -6,7 +6,7 @@ Autoescaping is on for every template, so text from the data is always escaped.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from publisher.directory.model import FLAGS
+from publisher.directory.schedule import Occurrence, describe_series
 from publisher.render.common import FORMAT_NAMES, FORMATS, Item
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -35,6 +36,39 @@ def human_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%B %Y}"
 
 
+def plain_date(day: date) -> str:
+    """'Wednesday 13 January 2027'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def clock(moment: datetime) -> str:
+    """'6pm', '6:30pm', 'midday': times as people say them."""
+    if (moment.hour, moment.minute) == (12, 0):
+        return "midday"
+    if (moment.hour, moment.minute) == (0, 0):
+        return "midnight"
+    hour = moment.hour % 12 or 12
+    minutes = f":{moment.minute:02d}" if moment.minute else ""
+    return f"{hour}{minutes}{'am' if moment.hour < 12 else 'pm'}"
+
+
+def zone_words(name: str) -> str:
+    """'Europe/London' -> 'London time (Europe/London)'."""
+    city = name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time ({name})" if "/" in name else name
+
+
+def meeting_when(meeting: Occurrence, site_zone: str) -> str:
+    """'Wednesday 13 January 2027, 6pm to 8pm', in the group's time zone, which is named
+    when it is not the directory's own."""
+    start, end = meeting.start, meeting.end
+    text = f"{plain_date(start.date())}, {clock(start)} to {clock(end)}"
+    name = getattr(start.tzinfo, "key", site_zone)
+    if name != site_zone:
+        text += f" ({zone_words(name).split(' (')[0]})"
+    return text
+
+
 @cache
 def environment(folder: str = str(TEMPLATES)) -> Environment:
     env = Environment(
@@ -48,6 +82,10 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
     )
     env.filters["human_date"] = human_date
     env.filters["breakable"] = breakable
+    env.filters["plain_date"] = plain_date
+    env.filters["meeting_when"] = meeting_when
+    env.filters["zone_words"] = zone_words
+    env.filters["schedule_words"] = describe_series
     env.tests["email_address"] = lambda text: bool(text and EMAIL.fullmatch(text))
     env.globals.update(FLAGS=FLAGS, FORMATS=FORMATS, FORMAT_NAMES=FORMAT_NAMES, READERS=READERS)
     return env

@@ -63,6 +63,21 @@ MIGRATIONS: tuple[str, ...] = (
         changes INTEGER NOT NULL
     );
     """,
+    """
+    -- One row per calendar event (a series or a one-off meeting) ever published, kept after
+    -- it goes, so an event that comes back continues its SEQUENCE instead of restarting it.
+    CREATE TABLE events (
+        uid TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        created TEXT NOT NULL,
+        modified TEXT NOT NULL,
+        sequence INTEGER NOT NULL
+    );
+    -- The first moment the published documents change with the time passing (a meeting ends,
+    -- or one comes within the 12 months of single-meeting files): a load after it renders
+    -- again even if the data has not changed.
+    ALTER TABLE loads ADD COLUMN due TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from datetime import datetime
 
 from publisher.publication import Publication
 from publisher.store.history import format_time, parse_time
@@ -56,3 +57,9 @@ def save(
 def generation(conn: sqlite3.Connection) -> int:
     """Id of the newest load: changes when any process publishes."""
     return conn.execute("SELECT COALESCE(MAX(id), 0) FROM loads").fetchone()[0]
+
+
+def due(conn: sqlite3.Connection) -> datetime | None:
+    """When the newest load's documents change with the time passing, if ever."""
+    row = conn.execute("SELECT due FROM loads ORDER BY id DESC LIMIT 1").fetchone()
+    return parse_time(row[0]) if row and row[0] else None

@@ -1,0 +1,335 @@
+"""Which calendars exist, which events they hold, and what is coming up.
+
+An *event* is one series (with its moved and cancelled meetings) or one one-off meeting,
+with one UID for life. Its UID is made from the group's history id (which survives renames)
+and the series' key (from its first date), so editing a time, a rule or a description
+updates the event in place in calendar apps. Its SEQUENCE and dates come from the store
+(``store.events``), keyed by a fingerprint of everything the event shows.
+
+What depends on the time passing (the next meetings on pages, the single-meeting files of
+the next 12 months) is worked out here from a ``now`` the caller passes, with ``due``: the
+next moment any of it changes, when the publisher renders again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlencode, urlsplit
+
+from dateutil.relativedelta import relativedelta
+
+from publisher.directory.model import Directory, Group, OneOff, Series
+from publisher.directory.schedule import Occurrence, occurrences
+from publisher.render import ical
+from publisher.render.common import Site, category_path, group_path
+from publisher.store.events import State
+from publisher.store.history import History
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+#: Single-meeting files and "next meetings" cover this far ahead.
+WINDOW = relativedelta(years=1)
+NEXT_ON_HOME = 8
+NEXT_ON_GROUP = 6
+
+Doc = tuple[str, str, str, Callable[[], bytes], datetime]  # path, type, key, render, changed
+
+
+@dataclass(frozen=True)
+class Event:
+    uid: str
+    group: Group
+    source: Series | OneOff
+    fingerprint: str
+
+
+def uid_of(entry_id: str, key: str) -> str:
+    """``series-2027-01-13.<hash of the entry id>@<tag authority>``: unique, never changes
+    and has no comma (a TEXT value would escape it, and some parsers keep the backslash)."""
+    authority = entry_id.split(":", 2)[1].split(",")[0]
+    return f"{key}.{hashlib.sha256(entry_id.encode()).hexdigest()[:16]}@{authority}"
+
+
+def _fingerprint(group: Group, source: Series | OneOff) -> str:
+    """Everything an event shows, so its SEQUENCE grows when, and only when, that changes."""
+    m = group.meetings
+    assert m is not None
+    shown = (
+        group.slug,
+        group.name,
+        group.description,
+        group.place,
+        group.contact,
+        m.time_zone,
+        m.place,
+        m.online,
+        m.how_to_join,
+        source,
+    )
+    return hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+def events_of(directory: Directory, entry_ids: dict[str, str]) -> list[Event]:
+    """Every event of the directory, in directory order; ``entry_ids`` maps slug to id."""
+    out = []
+    for group in directory.groups:
+        if group.meetings is None:
+            continue
+        for source in (*group.meetings.series, *group.meetings.one_off):
+            uid = uid_of(entry_ids[group.slug], source.key)
+            out.append(Event(uid, group, source, _fingerprint(group, source)))
+    return out
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """Meetings that have not ended, per group, up to WINDOW ahead; and when this changes."""
+
+    by_group: dict[str, tuple[Occurrence, ...]]
+    due: datetime | None
+
+    def next(self, limit: int) -> list[tuple[str, Occurrence]]:
+        every = [(slug, o) for slug, found in self.by_group.items() for o in found]
+        return sorted(every, key=lambda p: (p[1].start, p[0], p[1].key))[:limit]
+
+
+def upcoming(directory: Directory, now: datetime) -> Upcoming:
+    """The next meetings as of ``now``. ``due`` is the first moment after which this would
+    differ: the end of the first meeting, or a meeting coming within WINDOW."""
+    horizon = now + WINDOW
+    by_group: dict[str, tuple[Occurrence, ...]] = {}
+    due: list[datetime] = []
+    for group in directory.groups:
+        if group.meetings is None or not group.meetings.scheduled:
+            continue
+        found = tuple(occurrences(group.meetings, now, horizon))
+        by_group[group.slug] = found
+        due += [o.end for o in found[:1]]
+        after = occurrences(group.meetings, horizon, horizon + WINDOW, limit=1)
+        due += [o.start - WINDOW for o in after]
+    return Upcoming(by_group, min(due, default=None))
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """What a build needs to render calendars and the next meetings."""
+
+    events: list[Event]
+    states: dict[str, State]
+    soon: Upcoming
+
+    @property
+    def due(self) -> datetime | None:
+        return self.soon.due
+
+
+def prepare(
+    directory: Directory,
+    history: History,
+    now: datetime,
+    states_for: Callable[[dict[str, str]], Mapping[str, State]],
+) -> Calendars:
+    """The events of ``directory`` with their states (``states_for`` maps each UID's
+    fingerprint to its state: the store records them), and the meetings coming up."""
+    found = events_of(directory, {slug: e.entry_id for slug, e in history.active().items()})
+    states = states_for({e.uid: e.fingerprint for e in found})
+    return Calendars(found, {e.uid: states[e.uid] for e in found}, upcoming(directory, now))
+
+
+def calendar_path(key: str) -> str:
+    """``all`` or a category slug -> /calendars/<key>.ics"""
+    return f"/calendars/{key}.ics"
+
+
+def group_calendar_path(slug: str) -> str:
+    return f"/calendars/groups/{slug}.ics"
+
+
+def meeting_path(slug: str, occurrence: Occurrence) -> str:
+    return f"/calendars/groups/{slug}/{occurrence.start:%Y-%m-%d}.ics"
+
+
+@dataclass(frozen=True)
+class Links:
+    """Ways to add a calendar, for the subscribe help on pages."""
+
+    https: str
+    webcal: str
+    google: str | None
+    outlook: str | None
+    office365: str | None
+
+
+def links(site: Site, path: str, name: str) -> Links:
+    """webcal:// and the Google and Microsoft add-by-URL links. Google and Microsoft fetch
+    from their own servers, so their links are left out while the base URL is loopback."""
+    https = site.url(path)
+    webcal = "webcal://" + https.split("://", 1)[1]
+    host = (urlsplit(site.base).hostname or "").lower()
+    if host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost"):
+        return Links(https, webcal, None, None, None)
+    add = "/calendar/0/addfromweb?" + urlencode({"url": https, "name": name}, quote_via=quote)
+    return Links(
+        https,
+        webcal,
+        "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""),
+        "https://outlook.live.com" + add,
+        "https://outlook.office.com" + add,
+    )
+
+
+def group_description(group: Group, site: Site) -> str:
+    """What a group's calendar says of itself; for a group with no dates, that dates will
+    appear once the organiser publishes them."""
+    meetings = group.meetings
+    if meetings is not None and meetings.scheduled:
+        return f"Meetings of {group.name}, from {site.title}."
+    if meetings is not None and meetings.frequency_as_published:
+        return (
+            f"{group.name} meets {meetings.frequency_as_published}, as its listing puts it, "
+            "but no dates or times have been published. Dates will appear in this calendar "
+            "once the organiser publishes them."
+        )
+    return (
+        f"No meetings of {group.name} are listed. Should the group publish meeting dates, "
+        "they will appear in this calendar."
+    )
+
+
+class Blocks:
+    """Each event's VEVENT bytes, kept between loads: an unchanged event is serialised once
+    per process, and once per load however many calendars hold it."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, int, str, str], bytes] = {}
+
+    def get(self, event: Event, state: State, page: str) -> bytes:
+        key = (event.uid, state.sequence, event.fingerprint, page)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = ical.event(state, event.group, event.source, page)
+        return found
+
+    def keep(self, keys: set[tuple[str, int, str, str]]) -> None:
+        self._memo = {k: v for k, v in self._memo.items() if k in keys}
+
+
+def documents(
+    directory: Directory,
+    site: Site,
+    events: list[Event],
+    states: dict[str, State],
+    soon: Upcoming,
+    base: str,
+    blocks: Blocks,
+    changed: Callable[[str | None], datetime],
+) -> Iterator[Doc]:
+    """Every calendar: all, each category's, each group's, and each single meeting of the
+    next WINDOW. ``changed(category)`` is the newest change there (None: anywhere)."""
+    page_of = {g.slug: site.url(group_path(g.slug)) for g in directory.groups}
+    refresh = timedelta(seconds=site.calendar_refresh)
+    prodid = f"-//{site.publisher}//publisher//EN"
+    by_group: dict[str, list[Event]] = {}
+    for e in events:
+        by_group.setdefault(e.group.slug, []).append(e)
+    keys = {
+        e.uid: (e.uid, states[e.uid].sequence, e.fingerprint, page_of[e.group.slug]) for e in events
+    }
+    blocks.keep(set(keys.values()))
+
+    def doc(path: str, info: ical.Info, chosen: list[Event], when: datetime) -> Doc:
+        key = hashlib.sha256(repr((base, info, [keys[e.uid] for e in chosen])).encode())
+        zones = [e.group.meetings.time_zone for e in chosen if e.group.meetings]
+
+        def render() -> bytes:
+            made = (blocks.get(e, states[e.uid], page_of[e.group.slug]) for e in chosen)
+            return ical.calendar(info, [z for z in zones if z], made)
+
+        return path, CALENDAR_TYPE, key.hexdigest(), render, when
+
+    def info(path: str, page: str, name: str, text: str, zone: str | None) -> ical.Info:
+        tz = zone or directory.site.time_zone
+        return ical.Info(name, text, site.url(page), site.url(path), tz, refresh, prodid)
+
+    yield doc(
+        calendar_path("all"),
+        info(
+            calendar_path("all"),
+            "/",
+            f"{site.title}: meetings",
+            f"Meetings of every group in {site.title} that publishes its dates.",
+            None,
+        ),
+        events,
+        changed(None),
+    )
+    for category in directory.categories:
+        slugs = {g.slug for g in category.groups}
+        yield doc(
+            calendar_path(category.slug),
+            info(
+                calendar_path(category.slug),
+                category_path(category.slug),
+                f"{category.name}: meetings",
+                f"Meetings of the groups in {category.name} ({site.title}) that publish "
+                "their dates.",
+                None,
+            ),
+            [e for e in events if e.group.slug in slugs],
+            changed(category.slug),
+        )
+    for category in directory.categories:
+        for group in category.groups:
+            mine = by_group.get(group.slug, [])
+            zone = group.meetings.time_zone if group.meetings else None
+            yield doc(
+                group_calendar_path(group.slug),
+                info(
+                    group_calendar_path(group.slug),
+                    group_path(group.slug),
+                    f"{group.name}: meetings",
+                    group_description(group, site),
+                    zone,
+                ),
+                mine,
+                changed(category.slug),
+            )
+            yield from _singles(group, mine, states, soon, base, page_of[group.slug], info)
+
+
+def _singles(
+    group: Group,
+    mine: list[Event],
+    states: dict[str, State],
+    soon: Upcoming,
+    base: str,
+    page: str,
+    info: Callable[[str, str, str, str, str | None], ical.Info],
+) -> Iterator[Doc]:
+    """/calendars/groups/<slug>/<date>.ics for each day with a meeting in the window: one
+    VEVENT per meeting that day (nearly always one), no RRULE."""
+    by_key = {e.source.key: e for e in mine}
+    days: dict[str, list[Occurrence]] = {}
+    for o in soon.by_group.get(group.slug, ()):
+        days.setdefault(meeting_path(group.slug, o), []).append(o)
+    zone = group.meetings.time_zone if group.meetings else None
+    for path, found in days.items():
+        when = f"{found[0].start.day} {found[0].start:%B %Y}"
+        about = info(path, group_path(group.slug), f"{group.name}, {when}", group.name, zone)
+        chosen = [(by_key[o.key], o) for o in found]
+        key = repr((base, about, [(e.fingerprint, states[e.uid], o) for e, o in chosen]))
+        newest = max(states[e.uid].modified for e, _ in chosen)
+
+        def render(c: list[tuple[Event, Occurrence]] = chosen, a: ical.Info = about) -> bytes:
+            made = [ical.single(states[e.uid], e.group, e.source, page, o) for e, o in c]
+            return ical.calendar(a, [zone] if zone else [], made)
+
+        yield (
+            path,
+            CALENDAR_TYPE,
+            hashlib.sha256(key.encode()).hexdigest(),
+            render,
+            newest,
+        )

@@ -1,0 +1,511 @@
+"""Meeting schedules: the plain words volunteers write, the occurrences they give, and the
+checks that catch a schedule that cannot be meant.
+
+Volunteers write ``every: 2 months``, ``on: second Wednesday``, ``time: 18:00-20:00``; this
+module turns them into ``model.Rule`` (RFC 5545 §3.3.10 terms) and expands them with
+dateutil's rrule, in local wall-clock time, then attaches the group's IANA zone: a meeting at
+18:00 stays at 18:00 across the clock changes, as calendar apps expand RRULEs (§3.3.10: "the
+local time ... is preserved").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import rrule as du
+
+from publisher.directory.model import (
+    Cancellation,
+    Meetings,
+    Move,
+    OneOff,
+    Online,
+    Place,
+    Rule,
+    Series,
+    TimeRange,
+)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+ORDINAL_WORDS = {v: k for k, v in ORDINALS.items()}
+FREQ_WORDS = {"WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+#: How far past the last start the overlap check looks, and how many meetings at most a
+#: series contributes to it: enough for any two real rules to meet, bounded for hostile ones.
+CHECK_YEARS = 3
+CHECK_MAX = 1000
+
+_EVERY = re.compile(r"^(?:every\s+)?(?:(\d{1,3})\s+)?(week|month|year)s?$")
+_EVERY_WORDS = {
+    "weekly": ("WEEKLY", 1),
+    "fortnightly": ("WEEKLY", 2),
+    "monthly": ("MONTHLY", 1),
+    "yearly": ("YEARLY", 1),
+    "annually": ("YEARLY", 1),
+}
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})\s*(?:-|–|to)\s*(\d{1,2})[:.](\d{2})$")
+_DAY = re.compile(r"^(?:day\s+)?(\d{1,2})(?:st|nd|rd|th)?$")
+_SPLIT = re.compile(r"\s*(?:,|\band\b)\s*")
+
+
+class ScheduleError(ValueError):
+    """A value a volunteer wrote that does not say a schedule: message and how to fix it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def parse_every(text: str) -> tuple[str, int]:
+    """'every 2 months', '2 months', 'weekly', 'fortnightly' -> ("MONTHLY", 2)."""
+    words = " ".join(text.lower().split())
+    if words in _EVERY_WORDS:
+        return _EVERY_WORDS[words]
+    match = _EVERY.match(words)
+    interval = int(match.group(1) or 1) if match else 0
+    if not match or not 1 <= interval <= 99:
+        raise ScheduleError(
+            f"{text!r} is not a repeat this schedule understands.",
+            "Write e.g. 'week', '2 weeks', 'month', '2 months' or 'year'.",
+        )
+    return match.group(2).upper() + "LY", interval
+
+
+def parse_on(
+    text: str, freq: str
+) -> tuple[tuple[tuple[int, int | None], ...], int | None, int | None]:
+    """The days of a rule: weekdays (with ordinals for a monthly rule), or a day of the month,
+    or a day and month for a yearly one. Returns (weekdays, monthday, month)."""
+    words = [w for w in _SPLIT.split(" ".join(text.lower().split())) if w]
+    if freq == "WEEKLY":
+        if words and all(w in WEEKDAYS for w in words):
+            return tuple((WEEKDAYS.index(w), None) for w in words), None, None
+        raise ScheduleError(
+            f"{text!r} is not a day of the week.",
+            "Write e.g. 'Wednesday' or 'Monday and Thursday'.",
+        )
+    if freq == "MONTHLY":
+        day = _DAY.match(words[0]) if len(words) == 1 else None
+        if day and 1 <= int(day.group(1)) <= 31:
+            return (), int(day.group(1)), None
+        # "first and third Tuesday": ordinals, the weekday after the last one
+        *head, last = words or [""]
+        parts = last.split()
+        if (
+            len(parts) == 2
+            and parts[1] in WEEKDAYS
+            and all(w in ORDINALS for w in [*head, parts[0]])
+        ):
+            weekday = WEEKDAYS.index(parts[1])
+            return tuple((weekday, ORDINALS[w]) for w in [*head, parts[0]]), None, None
+        raise ScheduleError(
+            f"{text!r} is not a day of the month.",
+            "Write e.g. 'second Wednesday', 'last Friday', 'first and third Tuesday' or 'day 15'.",
+        )
+    parts = words[0].split() if len(words) == 1 else []
+    if len(parts) == 2 and parts[0].isdigit() and parts[1] in MONTHS and 1 <= int(parts[0]) <= 31:
+        return (), int(parts[0]), MONTHS.index(parts[1]) + 1
+    raise ScheduleError(f"{text!r} is not a day of the year.", "Write e.g. '14 February'.")
+
+
+def parse_time_range(text: str) -> TimeRange:
+    """'18:00-20:00' (or 18.00 to 20.00) -> TimeRange. An end before the start is an error,
+    not a meeting past midnight: that is far more often a typo."""
+    match = _TIME.match(text.strip())
+    hint = "Write the start and end on the 24-hour clock, e.g. 18:00-20:00."
+    if not match:
+        raise ScheduleError(f"{text!r} is not a time range.", hint)
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ScheduleError(f"{text!r} has a time that does not exist.", hint)
+    start, end = time(h1, m1), time(h2, m2)
+    if end <= start:
+        raise ScheduleError(
+            f"The meeting ends ({end:%H:%M}) before it starts ({start:%H:%M}).",
+            "Swap the two times, or correct the one that is wrong.",
+        )
+    return TimeRange(start, end)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ScheduleError(
+            f"{text!r} is not a date.", "Write the date as year-month-day, e.g. 2027-01-13."
+        ) from None
+
+
+def parse_coordinates(text: str) -> tuple[float, float]:
+    """'54.7753, -1.5749' -> (latitude, longitude), as RFC 5545 §3.8.1.6 GEO wants them."""
+    try:
+        lat, lon = (float(p) for p in text.split(","))
+    except ValueError:
+        lat = lon = float("nan")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ScheduleError(
+            f"{text!r} are not coordinates.", "Write latitude, longitude, e.g. 54.7753, -1.5749."
+        )
+    return lat, lon
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; ScheduleError if there is none such."""
+    if not re.fullmatch(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", name):
+        raise ScheduleError(f"{name!r} is not a time zone name.", "Write e.g. Europe/London.")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        from difflib import get_close_matches
+        from zoneinfo import available_timezones
+
+        close = get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f"Did you mean {close[0]}?" if close else "Write an IANA name, e.g. Europe/London."
+        raise ScheduleError(f"There is no time zone called {name!r}.", hint) from None
+
+
+def describe_rule(rule: Rule) -> str:
+    """'every 2 months on the second Wednesday', for pages and messages."""
+    unit = FREQ_WORDS[rule.freq]
+    every = f"every {rule.interval} {unit}s" if rule.interval > 1 else f"every {unit}"
+    if rule.weekdays:
+        days = sorted({d for d, _ in rule.weekdays})
+        ordinals = [ORDINAL_WORDS[o] for _, o in rule.weekdays if o is not None]
+        day_names = " and ".join(WEEKDAYS[d].capitalize() for d in days)
+        on = f"the {' and '.join(ordinals)} {day_names}" if ordinals else day_names
+        return f"{every} on {on}"
+    if rule.month:
+        return f"{every} on {rule.monthday} {MONTHS[rule.month - 1].capitalize()}"
+    if rule.monthday:
+        return f"{every} on day {rule.monthday}"
+    return every
+
+
+def describe_series(series: Series) -> str:
+    """'Every 2 months on the second Wednesday, 18:00 to 20:00, from 9 September 2026'."""
+    start, end = series.time.start, series.time.end
+    rule = describe_rule(series.rule)
+    text = f"{rule[0].upper()}{rule[1:]}, {start:%H:%M} to {end:%H:%M}"
+    text += f", from {series.starts.day} {series.starts:%B %Y}"
+    if series.until:
+        text += f" until {series.until.day} {series.until:%B %Y}"
+    if series.count:
+        text += f", {series.count} meetings in all"
+    return text
+
+
+def skips(rule: Rule) -> str | None:
+    """Why a valid rule has no meeting in some months or years, in plain words, or None."""
+    if rule.freq == "MONTHLY" and any(o == 5 for _, o in rule.weekdays):
+        return "Not every month has a fifth such weekday: those months have no meeting."
+    if rule.freq == "MONTHLY" and rule.monthday and rule.monthday > 28:
+        return f"Not every month has a day {rule.monthday}: those months have no meeting."
+    if rule.freq == "YEARLY" and (rule.month, rule.monthday) == (2, 29):
+        return "29 February comes only in leap years: the other years have no meeting."
+    return None
+
+
+def _rrule(series: Series) -> du.rrule:
+    rule = series.rule
+    freq = {"WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY, "YEARLY": du.YEARLY}[rule.freq]
+    weekdays = [du.weekday(d, o) for d, o in rule.weekdays] or None
+    start = datetime.combine(series.starts, series.time.start)
+    return du.rrule(
+        freq,
+        interval=rule.interval,
+        dtstart=start,
+        byweekday=weekdays,
+        bymonthday=rule.monthday,
+        bymonth=rule.month,
+        until=datetime.combine(series.until, time.max) if series.until else None,
+        count=series.count,
+        cache=False,
+    )
+
+
+def series_dates(
+    series: Series, before: date | None = None, limit: int | None = None
+) -> Iterator[date]:
+    """The dates the rule gives (moves and cancellations not applied), in order, from the
+    first on or after ``starts``; stops before ``before`` and after ``limit`` dates."""
+    for n, start in enumerate(_rrule(series)):
+        if (before is not None and start.date() >= before) or (limit is not None and n >= limit):
+            return
+        yield start.date()
+
+
+def first_date(series: Series) -> date | None:
+    """The series' first meeting (DTSTART, RFC 5545 §3.8.5.3: the first instance), or None
+    when the rule gives no date at all (30 February)."""
+    first = _rrule(series).after(datetime.combine(series.starts, time.min), inc=True)
+    return first.date() if first else None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One meeting as it will happen: moves and cancellations applied, in the group's zone.
+
+    ``key`` is the series' or one-off's key; ``date`` is the date the series gives it (the
+    RECURRENCE-ID), ``start`` where it really is."""
+
+    key: str
+    date: date
+    start: datetime
+    end: datetime
+    cancelled: bool = False
+    moved: bool = False
+    note: str | None = None
+    title: str | None = None
+    description: str | None = None
+    place: Place | None = None
+    online: Online | None = None
+
+
+def _at(day: date, span: TimeRange, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(day, span.start, tzinfo=tz),
+        datetime.combine(day, span.end, tzinfo=tz),
+    )
+
+
+def occurrences(
+    meetings: Meetings, start: datetime, end: datetime, limit: int | None = None
+) -> list[Occurrence]:
+    """Every meeting that has not ended by ``start`` and starts before ``end``, in order of
+    start; cancelled ones included (marked), moved ones where they moved to."""
+    if not meetings.scheduled or meetings.time_zone is None:
+        return []
+    tz = zone(meetings.time_zone)
+    out: list[Occurrence] = []
+    for series in meetings.series:
+        cancelled = {c.date: c for c in series.cancelled}
+        moved = {m.date: m for m in series.moved}
+        # A moved meeting can come from a date outside the window: widen it by the moves.
+        shift = max((abs(m.date - m.to) for m in series.moved), default=timedelta(0))
+        first = start.astimezone(tz).date() - shift - timedelta(days=1)
+        last = end.astimezone(tz).date() + shift + timedelta(days=1)
+        for day in series_dates(series, before=last):
+            if day < first:
+                continue
+            move = moved.get(day)
+            span = move.time if move and move.time else series.time
+            begin, finish = _at(move.to if move else day, span, tz)
+            skip = cancelled.get(day)
+            out.append(
+                Occurrence(
+                    key=series.key,
+                    date=day,
+                    start=begin,
+                    end=finish,
+                    cancelled=skip is not None,
+                    moved=move is not None,
+                    note=(skip.note if skip else move.note if move else None),
+                    title=series.title,
+                    description=series.description,
+                )
+            )
+    for one in meetings.one_off:
+        begin, finish = _at(one.date, one.time, tz)
+        out.append(
+            Occurrence(
+                key=one.key,
+                date=one.date,
+                start=begin,
+                end=finish,
+                title=one.title,
+                description=one.description,
+                place=one.place,
+                online=one.online,
+            )
+        )
+    out = sorted(
+        (o for o in out if o.end > start and o.start < end), key=lambda o: (o.start, o.key)
+    )
+    return out[:limit] if limit is not None else out
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a schedule: where (path inside ``meetings``), what, how to fix."""
+
+    path: tuple[str | int, ...]
+    message: str
+    hint: str
+    warning: bool = False
+
+
+def check(meetings: Meetings) -> list[Finding]:
+    """What the schema cannot see: rules with no meeting at all, end before start, cancelled
+    or moved dates that are not meetings of their series, and meetings that overlap."""
+    found: list[Finding] = []
+    if meetings.scheduled and meetings.time_zone is None:
+        found.append(
+            Finding(
+                ("time_zone",),
+                "Meetings with dates need a time zone.",
+                "Add 'time_zone: Europe/London' (or the zone where the group meets).",
+            )
+        )
+        return found
+    spans: list[tuple[datetime, datetime, tuple[str | int, ...], str]] = []
+    horizon = max(
+        [s.starts for s in meetings.series] + [o.date for o in meetings.one_off],
+        default=date.min,
+    ) + timedelta(days=365 * CHECK_YEARS)
+    for i, series in enumerate(meetings.series):
+        path = ("series", i)
+        if series.until is not None and series.until < series.starts:
+            found.append(
+                Finding(
+                    (*path, "until"),
+                    f"The series ends ({series.until}) before it starts ({series.starts}).",
+                    "Correct one of the two dates.",
+                )
+            )
+            continue
+        if first_date(series) is None:
+            found.append(
+                Finding(
+                    (*path, "on"),
+                    f"This rule ({describe_rule(series.rule)}) gives no meeting at all.",
+                    "Check the day, the month and the end: as written, the date never comes.",
+                )
+            )
+            continue
+        why = skips(series.rule)
+        if why:
+            found.append(Finding((*path, "on"), why, "This is allowed.", warning=True))
+        found += _check_exceptions(series, path)
+        tz_dates = list(series_dates(series, before=horizon, limit=CHECK_MAX))
+        moved = {m.date: m for m in series.moved}
+        for day in tz_dates:
+            move = moved.get(day)
+            if any(c.date == day for c in series.cancelled):
+                continue
+            span = move.time if move and move.time else series.time
+            spans.append((*_naive(move.to if move else day, span), path, f"the meeting of {day}"))
+    for i, one in enumerate(meetings.one_off):
+        spans.append((*_naive(one.date, one.time), ("one_off", i), f"the meeting of {one.date}"))
+    spans.sort(key=lambda s: (s[0], s[1]))
+    reported: set[tuple[str | int, ...]] = set()
+    latest: tuple[datetime, datetime, tuple[str | int, ...], str] | None = None
+    for span in spans:  # each meeting against the one that ends last among those before it
+        if latest is not None and span[0] < latest[1] and span[2] not in reported:
+            reported.add(span[2])
+            found.append(
+                Finding(
+                    span[2],
+                    f"{span[3].capitalize()} overlaps {latest[3]} ({latest[0]:%Y-%m-%d %H:%M}).",
+                    "A group's meetings must not overlap: remove the duplicate or change a time.",
+                )
+            )
+        if latest is None or span[1] > latest[1]:
+            latest = span
+    return found
+
+
+def _naive(day: date, span: TimeRange) -> tuple[datetime, datetime]:
+    return datetime.combine(day, span.start), datetime.combine(day, span.end)
+
+
+def _check_exceptions(series: Series, path: tuple[str | int, ...]) -> list[Finding]:
+    """Each cancelled or moved date must be a date of the series, and named only once."""
+    found = []
+    named: set[date] = set()
+    items = [("cancelled", j, c.date) for j, c in enumerate(series.cancelled)] + [
+        ("moved", j, m.date) for j, m in enumerate(series.moved)
+    ]
+    for kind, j, day in items:
+        where = (*path, kind, j, "date")
+        if day in named:
+            found.append(
+                Finding(where, f"{day} is already cancelled or moved above.", "Keep one of them.")
+            )
+            continue
+        named.add(day)
+        if not _is_date_of(series, day):
+            nearest = _nearest(series, day)
+            found.append(
+                Finding(
+                    where,
+                    f"{day} is not a date of this series ({describe_rule(series.rule)}).",
+                    f"Its nearest meeting is on {nearest}." if nearest else "Check the date.",
+                )
+            )
+    return found
+
+
+def _is_date_of(series: Series, day: date) -> bool:
+    return day in series_dates(series, before=day + timedelta(days=1))
+
+
+def _nearest(series: Series, day: date) -> date | None:
+    dates = list(series_dates(series, before=day + timedelta(days=400), limit=CHECK_MAX))
+    return min(dates, key=lambda d: abs(d - day), default=None)
+
+
+def build_series(raw: dict, key: str) -> Series:
+    """A Series from checked values (text already validated by the schema's kinds)."""
+    freq, interval = parse_every(raw["every"])
+    weekdays, monthday, month = parse_on(raw["on"], freq) if "on" in raw else ((), None, None)
+    starts = parse_date(raw["starts"])
+    if not (weekdays or monthday):  # RFC 5545: the missing parts come from DTSTART
+        if freq == "WEEKLY":
+            weekdays = ((starts.weekday(), None),)
+        else:
+            monthday, month = starts.day, (starts.month if freq == "YEARLY" else None)
+    return Series(
+        key=key,
+        starts=starts,
+        rule=Rule(freq, interval, weekdays, monthday, month),
+        time=parse_time_range(raw["time"]),
+        until=parse_date(raw["until"]) if "until" in raw else None,
+        count=raw.get("count"),
+        title=raw.get("title"),
+        description=raw.get("description"),
+        cancelled=tuple(
+            Cancellation(parse_date(c["date"]), c.get("note")) for c in raw.get("cancelled", [])
+        ),
+        moved=tuple(
+            Move(
+                parse_date(m["date"]),
+                parse_date(m["to"]),
+                parse_time_range(m["time"]) if "time" in m else None,
+                m.get("note"),
+            )
+            for m in raw.get("moved", [])
+        ),
+    )
+
+
+def build_one_off(raw: dict, key: str, place: Place | None, online: Online | None) -> OneOff:
+    return OneOff(
+        key=key,
+        date=parse_date(raw["date"]),
+        time=parse_time_range(raw["time"]),
+        title=raw.get("title"),
+        description=raw.get("description"),
+        place=place,
+        online=online,
+    )
