@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Mozilla ical.js for the calendar tests, pinned by tests/js/package-lock.json (needs node).
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed-stamp
 
 .PHONY: serve test lint bench clean
 
@@ -13,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	npm ci --prefix $(JS) --no-audit --no-fund
+	touch $(JS_STAMP)
+
 serve: $(STAMP)
 	$(BIN)/publisher serve
 
@@ -20,11 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check publisher tests bench
 	$(BIN)/ruff format --check publisher tests bench
 
-test: lint
+test: lint $(JS_STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis $(JS)/node_modules

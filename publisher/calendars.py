@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache, partial
 from urllib.parse import quote, urlencode, urlsplit
 
-from dateutil.relativedelta import relativedelta
-
-from publisher.directory.model import Directory, Group, OneOff, Series
+from publisher.directory.model import Directory, Group, Meetings, OneOff, Series
 from publisher.directory.schedule import Occurrence, occurrences
 from publisher.render import ical
 from publisher.render.common import Site, category_path, group_path
@@ -29,8 +28,8 @@ from publisher.store.events import State
 from publisher.store.history import History
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-#: Single-meeting files and "next meetings" cover this far ahead.
-WINDOW = relativedelta(years=1)
+#: Single-meeting files and "next meetings" cover this far ahead: 12 months.
+WINDOW = timedelta(days=365)
 NEXT_ON_HOME = 8
 NEXT_ON_GROUP = 6
 
@@ -104,12 +103,24 @@ def upcoming(directory: Directory, now: datetime) -> Upcoming:
     for group in directory.groups:
         if group.meetings is None or not group.meetings.scheduled:
             continue
-        found = tuple(occurrences(group.meetings, now, horizon))
+        found, after = _expanded(group.meetings, now.date())
+        found = tuple(o for o in found if o.end > now and o.start < horizon)
         by_group[group.slug] = found
         due += [o.end for o in found[:1]]
-        after = occurrences(group.meetings, horizon, horizon + WINDOW, limit=1)
-        due += [o.start - WINDOW for o in after]
+        due += [o.start - WINDOW for o in after if o.start >= horizon][:1]
     return Upcoming(by_group, min(due, default=None))
+
+
+@lru_cache(maxsize=16384)
+def _expanded(
+    meetings: Meetings, day: date
+) -> tuple[tuple[Occurrence, ...], tuple[Occurrence, ...]]:
+    """The meetings from the day before ``day`` to a day past WINDOW, and the next ones
+    after that: worked out once a day per schedule, not at every load."""
+    start = datetime.combine(day - timedelta(days=1), time.min, tzinfo=UTC)
+    end = datetime.combine(day + timedelta(days=2), time.min, tzinfo=UTC) + WINDOW
+    found = tuple(occurrences(meetings, start, end))
+    return found, tuple(occurrences(meetings, end - timedelta(days=2), end + WINDOW, limit=3))
 
 
 @dataclass(frozen=True)
@@ -148,7 +159,7 @@ def group_calendar_path(slug: str) -> str:
 
 
 def meeting_path(slug: str, occurrence: Occurrence) -> str:
-    return f"/calendars/groups/{slug}/{occurrence.start:%Y-%m-%d}.ics"
+    return f"/calendars/groups/{slug}/{occurrence.start.date().isoformat()}.ics"
 
 
 @dataclass(frozen=True)
@@ -219,18 +230,20 @@ class Blocks:
 def documents(
     directory: Directory,
     site: Site,
-    events: list[Event],
-    states: dict[str, State],
-    soon: Upcoming,
+    cal: Calendars,
     base: str,
     blocks: Blocks,
+    groups: Mapping[str, tuple[str, datetime]],
     changed: Callable[[str | None], datetime],
 ) -> Iterator[Doc]:
     """Every calendar: all, each category's, each group's, and each single meeting of the
-    next WINDOW. ``changed(category)`` is the newest change there (None: anywhere)."""
-    page_of = {g.slug: site.url(group_path(g.slug)) for g in directory.groups}
-    refresh = timedelta(seconds=site.calendar_refresh)
-    prodid = f"-//{site.publisher}//publisher//EN"
+    next WINDOW. ``groups`` gives each group's key (all a page shows of it) and when it last
+    changed; ``changed(category)`` the newest change there (None: anywhere).
+
+    A group's calendar is keyed on its group's key and its events' keys, as text, and its
+    header is made only when rendered: 10,000 groups make 10,000 calendars per load."""
+    events, states = cal.events, cal.states
+    page_of = {e.group.slug: site.url(group_path(e.group.slug)) for e in events}
     by_group: dict[str, list[Event]] = {}
     for e in events:
         by_group.setdefault(e.group.slug, []).append(e)
@@ -239,64 +252,68 @@ def documents(
     }
     blocks.keep(set(keys.values()))
 
-    def doc(path: str, info: ical.Info, chosen: list[Event], when: datetime) -> Doc:
-        key = hashlib.sha256(repr((base, info, [keys[e.uid] for e in chosen])).encode())
-        zones = [e.group.meetings.time_zone for e in chosen if e.group.meetings]
-
-        def render() -> bytes:
-            made = (blocks.get(e, states[e.uid], page_of[e.group.slug]) for e in chosen)
-            return ical.calendar(info, [z for z in zones if z], made)
-
-        return path, CALENDAR_TYPE, key.hexdigest(), render, when
-
     def info(path: str, page: str, name: str, text: str, zone: str | None) -> ical.Info:
         tz = zone or directory.site.time_zone
+        refresh = timedelta(seconds=site.calendar_refresh)
+        prodid = f"-//{site.publisher}//publisher//EN"
         return ical.Info(name, text, site.url(page), site.url(path), tz, refresh, prodid)
 
-    yield doc(
-        calendar_path("all"),
-        info(
-            calendar_path("all"),
-            "/",
-            f"{site.title}: meetings",
-            f"Meetings of every group in {site.title} that publishes its dates.",
+    def doc(
+        path: str, about: Callable[[], ical.Info], key: str, chosen: list[Event], when: datetime
+    ) -> Doc:
+        def render() -> bytes:
+            made = (blocks.get(e, states[e.uid], page_of[e.group.slug]) for e in chosen)
+            zones = {e.group.meetings.time_zone for e in chosen if e.group.meetings}
+            return ical.calendar(about(), [z for z in zones if z], made)
+
+        return path, CALENDAR_TYPE, key, render, when
+
+    listed = [
+        (
             None,
-        ),
-        events,
-        changed(None),
-    )
-    for category in directory.categories:
-        slugs = {g.slug for g in category.groups}
-        yield doc(
-            calendar_path(category.slug),
-            info(
-                calendar_path(category.slug),
-                category_path(category.slug),
-                f"{category.name}: meetings",
-                f"Meetings of the groups in {category.name} ({site.title}) that publish "
-                "their dates.",
-                None,
-            ),
-            [e for e in events if e.group.slug in slugs],
-            changed(category.slug),
+            "/",
+            site.title,
+            f"Meetings of every group in {site.title} that publishes its dates.",
+            events,
         )
+    ] + [
+        (
+            c.slug,
+            category_path(c.slug),
+            c.name,
+            f"Meetings of the groups in {c.name} ({site.title}) that publish their dates.",
+            [e for e in events if e.group.category == c.slug],
+        )
+        for c in directory.categories
+    ]
+    for category, page, name, text, chosen in listed:
+        path = calendar_path(category or "all")
+        about = partial(info, path, page, f"{name}: meetings", text, None)
+        key = repr((base, path, name, text, [keys[e.uid] for e in chosen]))
+        yield doc(path, about, key, chosen, changed(category))
     for category in directory.categories:
         for group in category.groups:
             mine = by_group.get(group.slug, [])
-            zone = group.meetings.time_zone if group.meetings else None
-            yield doc(
-                group_calendar_path(group.slug),
-                info(
-                    group_calendar_path(group.slug),
-                    group_path(group.slug),
-                    f"{group.name}: meetings",
-                    group_description(group, site),
-                    zone,
-                ),
-                mine,
-                changed(category.slug),
-            )
-            yield from _singles(group, mine, states, soon, base, page_of[group.slug], info)
+            path = group_calendar_path(group.slug)
+            about = partial(_group_info, info, site, group, path)
+            group_key, updated = groups[group.slug]
+            key = f"{base}|{group_key}|ics|{[keys[e.uid] for e in mine] if mine else ''}"
+            yield doc(path, about, key, mine, updated)
+            if mine:
+                yield from _singles(group, mine, states, cal.soon, base, page_of[group.slug], info)
+
+
+def _group_info(
+    info: Callable[[str, str, str, str, str | None], ical.Info], site: Site, group: Group, path: str
+) -> ical.Info:
+    zone = group.meetings.time_zone if group.meetings else None
+    return info(
+        path,
+        group_path(group.slug),
+        f"{group.name}: meetings",
+        group_description(group, site),
+        zone,
+    )
 
 
 def _singles(
@@ -317,19 +334,24 @@ def _singles(
     zone = group.meetings.time_zone if group.meetings else None
     for path, found in days.items():
         when = f"{found[0].start.day} {found[0].start:%B %Y}"
-        about = info(path, group_path(group.slug), f"{group.name}, {when}", group.name, zone)
+        about = partial(
+            info, path, group_path(group.slug), f"{group.name}, {when}", group.name, zone
+        )
         chosen = [(by_key[o.key], o) for o in found]
-        key = repr((base, about, [(e.fingerprint, states[e.uid], o) for e, o in chosen]))
+        # What a meeting shows follows from its event (fingerprint) and its date.
+        key = f"{base}|{page}|" + "|".join(
+            f"{e.uid}.{states[e.uid].sequence}.{e.fingerprint}.{o.date}" for e, o in chosen
+        )
         newest = max(states[e.uid].modified for e, _ in chosen)
 
-        def render(c: list[tuple[Event, Occurrence]] = chosen, a: ical.Info = about) -> bytes:
+        def render(c: list[tuple[Event, Occurrence]] = chosen, a: partial = about) -> bytes:
             made = [ical.single(states[e.uid], e.group, e.source, page, o) for e, o in c]
-            return ical.calendar(a, [zone] if zone else [], made)
+            return ical.calendar(a(), [zone] if zone else [], made)
 
         yield (
             path,
             CALENDAR_TYPE,
-            hashlib.sha256(key.encode()).hexdigest(),
+            key,
             render,
             newest,
         )

@@ -253,15 +253,9 @@ def specs(
             ),
             item.entry.updated,
         )
+    group_keys = {i.group.slug: (item_keys[i.group.slug], i.entry.updated) for i in items}
     for path, content_type, key, render, changed in calendars.documents(
-        directory,
-        site,
-        cal.events,
-        cal.states,
-        soon,
-        base,
-        memo.blocks,
-        history.newest,
+        directory, site, cal, base, memo.blocks, group_keys, history.newest
     ):
         yield Spec(path, content_type, key, render, changed)
     yield from _moved_and_gone(history, site, base, common)

@@ -48,6 +48,7 @@ def test_a_one_field_edit_re_renders_only_what_shows_that_group(data_dir, databa
     assert changed == {
         "/",
         "/groups/oor-mad-history/",
+        "/calendars/groups/oor-mad-history.ics",  # its description may mention the group
         "/categories/community-groups/",
         "/feeds/community-groups.atom",
         "/feeds/community-groups.rss",
