@@ -7,6 +7,7 @@ A. Publishing: generated data folders (temp dir), cold load, one-field-edit relo
 B. Serving: /feeds/all.atom of the bundled data under load, against publisher serve, a bare
    Flask app under granian and nginx; 200 and 304 (If-None-Match).
 C. Start-up: launch of publisher serve to the first 200 on /healthz and on /.
+D. Calendars: 1,000 meeting groups rendered into every calendar (bench/calendars.py).
 
 Everything listens on 127.0.0.1 only; every process started here is stopped (by its process
 group id) on the way out, errors included. See bench/README.md.
@@ -37,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from calendars import bench_calendars  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -765,7 +767,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=3, help="one-field edits per size (A)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per load run (B)")
     parser.add_argument("--quick", action="store_true", help="sizes 15,1000; 3 s load runs")
-    parser.add_argument("--only", default="ABC", help="parts to run, e.g. --only B")
+    parser.add_argument("--only", default="ABCD", help="parts to run, e.g. --only B")
+    parser.add_argument("--meeting-groups", type=int, default=1000, help="groups for D")
     parser.add_argument("--child-publish", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_publish:
@@ -797,6 +800,10 @@ def main(argv: list[str] | None = None) -> int:
             text_c = bench_startup(tmp, folders)
             outputs.append(text_c)
             print(text_c + "\n", flush=True)
+        if "D" in parts:
+            text_d = bench_calendars(args.meeting_groups)
+            outputs.append(text_d)
+            print(text_d + "\n", flush=True)
     print(
         f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
         f"whole run {time.perf_counter() - began:.0f} s."

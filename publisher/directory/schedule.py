@@ -427,6 +427,16 @@ def check(meetings: Meetings) -> list[Finding]:
     ) + timedelta(days=365 * CHECK_YEARS)
     for i, series in enumerate(meetings.series):
         path = ("series", i)
+        if series.until is not None and series.count is not None:
+            found.append(
+                Finding(
+                    (*path, "count"),
+                    "A series can end on a date (until) or after a number of meetings (count), "
+                    "not both.",
+                    "Keep one of the two lines (RFC 5545 forbids both in one rule).",
+                )
+            )
+            continue
         if series.until is not None and series.until < series.starts:
             found.append(
                 Finding(
