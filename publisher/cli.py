@@ -20,7 +20,21 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["data"] = args.data
     if getattr(args, "database", None):
         overrides["database"] = args.database
+    elif getattr(args, "data", None) and "PUBLISHER_DATABASE" not in os.environ:
+        overrides["database"] = database_for(args.data)
     return load_settings(overrides)
+
+
+def database_for(data: str) -> str:
+    """The default database of another data folder: its own file beside the default one,
+    so serving examples/meetings never loads it over the directory's history (which the
+    mass-removal guard would refuse) nor mixes the two."""
+    default = load_settings({}).database
+    if Path(data).resolve() == Path(load_settings({}).data).resolve():
+        return default
+    name = "-".join(part for part in Path(data).resolve().parts[-2:] if part not in ("/", ""))
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    return str(Path(default).parent / f"publisher-{slug}.sqlite3")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -145,7 +159,11 @@ def parser() -> argparse.ArgumentParser:
     def data_args(p: argparse.ArgumentParser, database: bool = True) -> None:
         p.add_argument("--data", help="data folder (default: PUBLISHER_DATA or ./data)")
         if database:
-            p.add_argument("--database", help="SQLite file (default: PUBLISHER_DATABASE)")
+            p.add_argument(
+                "--database",
+                help="SQLite file (default: PUBLISHER_DATABASE; with --data of another "
+                "folder, a file of its own such as instance/publisher-examples-meetings.sqlite3)",
+            )
 
     p = sub.add_parser(
         "check",
