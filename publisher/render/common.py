@@ -134,8 +134,8 @@ def feeds_of(items: list[Item], directory: Directory, history: History, site: Si
 
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC; the fraction of a second only where there is one."""
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
-    return text + "Z"
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds").rstrip("0").rstrip(".") + "Z"
 
 
 def entry_html(item: Item, site: Site) -> str:
