@@ -12,7 +12,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,23 @@ class LoadResult:
         if self.unchanged:
             return "The data has not changed since the last load; nothing to do."
         return f"Loaded: {self.changes} change(s) recorded, {self.rendered} document(s) rendered."
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while loading.
+
+    A cold load of 10,000 groups makes millions of objects that nearly all live on, and the
+    collector walked them over and over, about a quarter of a second of the load. Objects
+    freed by reference counting are freed meanwhile as ever; the little cyclic garbage a
+    load leaves is collected once collection resumes (``_settle_memory``)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Publisher:
@@ -115,7 +133,7 @@ class Publisher:
         Raises a PublisherError, changing nothing: DirectoryError (the checker's problems),
         MassRemovalError (unconfirmed removal of more than half), SlugTakenError.
         """
-        with self._lock:
+        with self._lock, _collector_paused():
             contents = files.read_folder(self.data)
             state = self._state(contents)
             row = self.conn.execute(
