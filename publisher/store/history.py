@@ -12,6 +12,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from publisher.directory.model import Directory, Group
@@ -21,9 +22,10 @@ from publisher.errors import MassRemovalError, SlugTakenError
 def format_time(moment: datetime) -> str:
     """UTC, RFC 3339 with microseconds and Z: the one time format in the database.
 
-    Always six digits of fraction, so the text sorts as the time does.
+    Always six digits of fraction, so the text sorts as the time does. isoformat rather
+    than strftime: a cold load writes 30,000 of them.
     """
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -298,11 +300,11 @@ def record(
                 c.id,
                 c.entry,
                 c.kind,
-                json.dumps(list(c.fields)),
+                _json_list(c.fields),
                 format_time(c.at),
                 c.slug,
                 c.name,
-                json.dumps(list(c.categories)),
+                _json_list(c.categories),
             )
             for c in log
         ],
@@ -320,6 +322,12 @@ def record(
         newest_by_category=newest,
         last_change_id=known.last_change_id + len(log),
     )
+
+
+@lru_cache(maxsize=1024)
+def _json_list(items: tuple[str, ...]) -> str:
+    """A change's fields or categories as stored: few distinct lists for 10,000 changes."""
+    return json.dumps(list(items))
 
 
 def read(conn: sqlite3.Connection, max_changes: int) -> History:
