@@ -21,7 +21,7 @@ from functools import lru_cache, partial
 from urllib.parse import quote, urlencode, urlsplit
 
 from publisher.directory.model import Directory, Group, Meetings, OneOff, Series
-from publisher.directory.schedule import Occurrence, occurrences
+from publisher.directory.schedule import Occurrence, date_words, occurrences
 from publisher.render import ical
 from publisher.render.common import Site, category_path, group_path
 from publisher.store.events import State
@@ -333,10 +333,8 @@ def _singles(
         days.setdefault(meeting_path(group.slug, o), []).append(o)
     zone = group.meetings.time_zone if group.meetings else None
     for path, found in days.items():
-        when = f"{found[0].start.day} {found[0].start:%B %Y}"
-        about = partial(
-            info, path, group_path(group.slug), f"{group.name}, {when}", group.name, zone
-        )
+        title = f"{group.name}, {date_words(found[0].start.date())}"
+        about = partial(info, path, group_path(group.slug), title, group.name, zone)
         chosen = [(by_key[o.key], o) for o in found]
         # What a meeting shows follows from its event (fingerprint) and its date.
         key = f"{base}|{page}|" + "|".join(

@@ -186,6 +186,16 @@ def zone(name: str) -> ZoneInfo:
         raise ScheduleError(f"There is no time zone called {name!r}.", hint) from None
 
 
+def date_words(day: date) -> str:
+    """'13 January 2027', in English whatever the process's locale (strftime's %B is not)."""
+    return f"{day.day} {MONTHS[day.month - 1].capitalize()} {day.year}"
+
+
+def day_words(day: date) -> str:
+    """'Wednesday 13 January 2027'."""
+    return f"{WEEKDAYS[day.weekday()].capitalize()} {date_words(day)}"
+
+
 def describe_rule(rule: Rule) -> str:
     """'every 2 months on the second Wednesday', for pages and messages."""
     unit = FREQ_WORDS[rule.freq]
@@ -208,9 +218,9 @@ def describe_series(series: Series) -> str:
     start, end = series.time.start, series.time.end
     rule = describe_rule(series.rule)
     text = f"{rule[0].upper()}{rule[1:]}, {start:%H:%M} to {end:%H:%M}"
-    text += f", from {series.starts.day} {series.starts:%B %Y}"
+    text += f", from {date_words(series.starts)}"
     if series.until:
-        text += f" until {series.until.day} {series.until:%B %Y}"
+        text += f" until {date_words(series.until)}"
     if series.count:
         text += f", {series.count} meetings in all"
     return text

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from icalendar import vDuration
 
 from publisher.directory.model import Group, OneOff, Online, Place, Series
-from publisher.directory.schedule import Occurrence, first_date, zone
+from publisher.directory.schedule import Occurrence, day_words, first_date, zone
 from publisher.render.vtimezone import vtimezone
 from publisher.store.events import State
 
@@ -157,7 +157,7 @@ def _rrule(series: Series, tz_name: str) -> str:
 
 
 def _moved_note(day: date, note: str | None) -> str:
-    return f"Moved from {day:%A} {day.day} {day:%B %Y}. {note or ''}".strip()
+    return f"Moved from {day_words(day)}. {note or ''}".strip()
 
 
 def _cancelled_note(note: str | None) -> str:
