@@ -214,7 +214,7 @@ def specs(
         history.created,  # it lists categories, not groups: group edits do not touch it
     )
     next_meetings = soon.next(calendars.NEXT_ON_HOME)
-    groups = {g.slug: g for g in directory.groups}
+    groups = {i.group.slug: i.group for i in items if i.group.slug in soon.by_group}
     yield Spec(
         "/",
         HTML_TYPE,

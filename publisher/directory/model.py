@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 
 #: Flags a group may carry, with the plain words shown to people.
 FLAGS: dict[str, str] = {
@@ -198,8 +199,9 @@ class Directory:
     site: Site
     categories: tuple[Category, ...]
 
-    @property
+    @cached_property
     def groups(self) -> tuple[Group, ...]:
+        """Every group in directory order: made once, as several steps of a load walk it."""
         return tuple(g for c in self.categories for g in c.groups)
 
     def category(self, slug: str) -> Category:

@@ -55,7 +55,7 @@ FREQ_WORDS = {"WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 CHECK_YEARS = 3
 CHECK_MAX = 1000
 
-_EVERY = re.compile(r"^(?:every\s+)?(?:(\d{1,3})\s+)?(week|month|year)s?$")
+_EVERY = re.compile(r"^(?:every\s+)?(?:([0-9]{1,3})\s+)?(week|month|year)s?$", re.ASCII)
 _EVERY_WORDS = {
     "weekly": ("WEEKLY", 1),
     "fortnightly": ("WEEKLY", 2),
@@ -63,8 +63,14 @@ _EVERY_WORDS = {
     "yearly": ("YEARLY", 1),
     "annually": ("YEARLY", 1),
 }
-_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})\s*(?:-|–|to)\s*(\d{1,2})[:.](\d{2})$")
-_DAY = re.compile(r"^(?:day\s+)?(\d{1,2})(?:st|nd|rd|th)?$")
+_TIME = re.compile(r"^([0-9]{1,2})[:.]([0-9]{2})\s*(?:-|–|to)\s*([0-9]{1,2})[:.]([0-9]{2})$")
+_DAY = re.compile(r"^(?:day\s+)?([0-9]{1,2})(?:st|nd|rd|th)?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: Meeting dates are taken in this range: anything outside is a typo, and date arithmetic
+#: near year 1 or 9999 would overflow.
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+#: A meeting moved further than this is a new meeting: add it as a one-off instead.
+MAX_MOVE = timedelta(days=366)
 _SPLIT = re.compile(r"\s*(?:,|\band\b)\s*")
 
 
@@ -100,7 +106,8 @@ def parse_on(
     words = [w for w in _SPLIT.split(" ".join(text.lower().split())) if w]
     if freq == "WEEKLY":
         if words and all(w in WEEKDAYS for w in words):
-            return tuple((WEEKDAYS.index(w), None) for w in words), None, None
+            days = dict.fromkeys(WEEKDAYS.index(w) for w in words)  # once each, in order
+            return tuple((d, None) for d in days), None, None
         raise ScheduleError(
             f"{text!r} is not a day of the week.",
             "Write e.g. 'Wednesday' or 'Monday and Thursday'.",
@@ -118,7 +125,8 @@ def parse_on(
             and all(w in ORDINALS for w in [*head, parts[0]])
         ):
             weekday = WEEKDAYS.index(parts[1])
-            return tuple((weekday, ORDINALS[w]) for w in [*head, parts[0]]), None, None
+            ordinals = dict.fromkeys(ORDINALS[w] for w in [*head, parts[0]])
+            return tuple((weekday, o) for o in ordinals), None, None
         raise ScheduleError(
             f"{text!r} is not a day of the month.",
             "Write e.g. 'second Wednesday', 'last Friday', 'first and third Tuesday' or 'day 15'.",
@@ -149,12 +157,21 @@ def parse_time_range(text: str) -> TimeRange:
 
 
 def parse_date(text: str) -> date:
+    """'2027-01-13' -> date; only that form (Python would also read 20270113 and 2027-W02-3),
+    and only years FIRST_YEAR to LAST_YEAR."""
+    hint = "Write the date as year-month-day, e.g. 2027-01-13."
     try:
-        return date.fromisoformat(text)
+        if not _DATE.match(text):
+            raise ValueError
+        day = date.fromisoformat(text)
     except ValueError:
+        raise ScheduleError(f"{text!r} is not a date.", hint) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ScheduleError(
-            f"{text!r} is not a date.", "Write the date as year-month-day, e.g. 2027-01-13."
-        ) from None
+            f"{text!r} is too far in the past or the future.",
+            f"Meeting dates are between {FIRST_YEAR} and {LAST_YEAR}: check the year.",
+        )
+    return day
 
 
 def parse_coordinates(text: str) -> tuple[float, float]:
@@ -502,7 +519,8 @@ def _naive(day: date, span: TimeRange) -> tuple[datetime, datetime]:
 
 
 def _check_exceptions(series: Series, path: tuple[str | int, ...]) -> list[Finding]:
-    """Each cancelled or moved date must be a date of the series, and named only once."""
+    """Each cancelled or moved date must be a date of the series, named only once, and a
+    move must stay within a year (beyond that it is another meeting)."""
     found = []
     named: set[date] = set()
     items = [("cancelled", j, c.date) for j, c in enumerate(series.cancelled)] + [
@@ -516,6 +534,14 @@ def _check_exceptions(series: Series, path: tuple[str | int, ...]) -> list[Findi
             )
             continue
         named.add(day)
+        if kind == "moved" and abs(series.moved[j].to - day) > MAX_MOVE:
+            found.append(
+                Finding(
+                    (*path, kind, j, "to"),
+                    f"This meeting is moved by more than a year ({day} to {series.moved[j].to}).",
+                    "Cancel it here and add the new meeting under one_off instead.",
+                )
+            )
         if not _is_date_of(series, day):
             nearest = _nearest(series, day)
             found.append(
