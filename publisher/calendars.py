@@ -14,7 +14,7 @@ next moment any of it changes, when the publisher renders again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from publisher.directory.model import Directory, Group, Meetings, OneOff, Series
 from publisher.directory.schedule import Occurrence, date_words, occurrences
 from publisher.render import ical
-from publisher.render.common import Site, category_path, group_path
+from publisher.render.common import Item, Site, category_path, group_path
 from publisher.store.events import State
 from publisher.store.history import History
 
@@ -233,12 +233,14 @@ def documents(
     cal: Calendars,
     base: str,
     blocks: Blocks,
-    groups: Mapping[str, tuple[str, datetime]],
+    items: Iterable[Item],
+    item_keys: Mapping[str, str],
     changed: Callable[[str | None], datetime],
 ) -> Iterator[Doc]:
     """Every calendar: all, each category's, each group's, and each single meeting of the
-    next WINDOW. ``groups`` gives each group's key (all a page shows of it) and when it last
-    changed; ``changed(category)`` the newest change there (None: anywhere).
+    next WINDOW. ``items`` are the groups with their history, ``item_keys`` their keys (all
+    a page shows of a group); ``changed(category)`` the newest change there (None:
+    anywhere).
 
     A group's calendar is keyed on its group's key and its events' keys, as text, and its
     header is made only when rendered: 10,000 groups make 10,000 calendars per load."""
@@ -291,16 +293,15 @@ def documents(
         about = partial(info, path, page, f"{name}: meetings", text, None)
         key = repr((base, path, name, text, [keys[e.uid] for e in chosen]))
         yield doc(path, about, key, chosen, changed(category))
-    for category in directory.categories:
-        for group in category.groups:
-            mine = by_group.get(group.slug, [])
-            path = group_calendar_path(group.slug)
-            about = partial(_group_info, info, site, group, path)
-            group_key, updated = groups[group.slug]
-            key = f"{base}|{group_key}|ics|{[keys[e.uid] for e in mine] if mine else ''}"
-            yield doc(path, about, key, mine, updated)
-            if mine:
-                yield from _singles(group, mine, states, cal.soon, base, page_of[group.slug], info)
+    for item in items:
+        group = item.group
+        mine = by_group.get(group.slug, [])
+        path = group_calendar_path(group.slug)
+        about = partial(_group_info, info, site, group, path)
+        key = f"{base}|{item_keys[group.slug]}|ics|{[keys[e.uid] for e in mine] if mine else ''}"
+        yield doc(path, about, key, mine, item.entry.updated)
+        if mine:
+            yield from _singles(group, mine, states, cal.soon, base, page_of[group.slug], info)
 
 
 def _group_info(

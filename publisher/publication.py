@@ -214,7 +214,7 @@ def specs(
         history.created,  # it lists categories, not groups: group edits do not touch it
     )
     next_meetings = soon.next(calendars.NEXT_ON_HOME)
-    groups = {i.group.slug: i.group for i in items if i.group.slug in soon.by_group}
+    groups = {e.group.slug: e.group for e in cal.events}  # the groups with meetings
     yield Spec(
         "/",
         HTML_TYPE,
@@ -253,9 +253,8 @@ def specs(
             ),
             item.entry.updated,
         )
-    group_keys = {i.group.slug: (item_keys[i.group.slug], i.entry.updated) for i in items}
     for path, content_type, key, render, changed in calendars.documents(
-        directory, site, cal, base, memo.blocks, group_keys, history.newest
+        directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
         yield Spec(path, content_type, key, render, changed)
     yield from _moved_and_gone(history, site, base, common)
