@@ -104,15 +104,20 @@ def child(folder: Path, database: Path) -> None:
     from publisher.config import load_settings
     from publisher.directory.validate import load_directory
     from publisher.publish import Publisher
-    from publisher.render.common import Site
+    from publisher.render.common import Item, Site
     from publisher.store.events import State
+    from publisher.store.history import Entry
 
     directory = load_directory(folder)
     ids = {g.slug: f"tag:bench.example,2026-01-01:{g.slug}" for g in directory.groups}
     found = calendars.events_of(directory, ids)
     states = {e.uid: State(e.uid, NOW, NOW, 0) for e in found}
     site = Site("https://bench.example", "bench", "Bench", "Bench", "en-GB", (), 100, "tag:x")
-    group_keys = {g.slug: (g.fingerprint, NOW) for g in directory.groups}
+    items = [
+        Item(g, c, Entry(n, ids[g.slug], g.slug, c.slug, g.name, g.fingerprint, NOW, NOW, None))
+        for n, (c, g) in enumerate((c, g) for c in directory.categories for g in c.groups)
+    ]
+    item_keys = {g.slug: g.fingerprint for g in directory.groups}
 
     def run() -> tuple[float, float, int, int]:
         """Cold: nothing memoised. Whole calendars first, then the single-meeting files."""
@@ -122,7 +127,7 @@ def child(folder: Path, database: Path) -> None:
         whole = single = 0
         middle = 0.0
         for path, _, _, render, _ in calendars.documents(
-            directory, site, cal, "b", calendars.Blocks(), group_keys, lambda _: NOW
+            directory, site, cal, "b", calendars.Blocks(), items, item_keys, lambda _: NOW
         ):
             began = time.perf_counter()
             render()
