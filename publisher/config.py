@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,58 @@ SETTINGS: tuple[Setting, ...] = (
         "Log one line per request: method, path, status, size, time. Never an IP address "
         "or a Referer.",
     ),
+    Setting(
+        "HUB",
+        True,
+        "Run the built-in WebSub hub at /hub and advertise it first in every feed and calendar.",
+    ),
+    Setting(
+        "HUBS",
+        "",
+        "External WebSub hubs to ping on each change (space-separated URLs), advertised after "
+        "the built-in hub.",
+    ),
+    Setting("HUB_LEASE", 864000, "Lease, in seconds, of a subscription that asks for none."),
+    Setting("HUB_LEASE_MIN", 3600, "Shortest lease, in seconds, a subscriber may ask for."),
+    Setting("HUB_LEASE_MAX", 2592000, "Longest lease, in seconds, a subscriber may ask for."),
+    Setting(
+        "HUB_ALLOW_PRIVATE_CALLBACKS",
+        False,
+        "Allow callbacks on loopback, private, link-local and other non-public addresses "
+        "(only for local testing).",
+    ),
+    Setting("HUB_TIMEOUT", 10.0, "Seconds each request to a subscriber or hub may take."),
+    Setting(
+        "HUB_RETRY_FOR",
+        86400,
+        "Seconds a failing delivery is retried (with exponential backoff) before it is given "
+        "up and recorded.",
+    ),
+    Setting("HUB_BACKOFF", 10.0, "Seconds before the first retry; each retry waits twice as long."),
+    Setting("HUB_BACKOFF_MAX", 3600.0, "Longest wait, in seconds, between two retries."),
+    Setting(
+        "HUB_COALESCE",
+        0.25,
+        "Seconds a delivery waits after a change, so edits in quick succession send one document.",
+    ),
+    Setting(
+        "HUB_MAX_PENDING_PER_HOST",
+        100,
+        "Subscription requests waiting for verification, at most, per callback host.",
+    ),
+    Setting(
+        "WORKER",
+        True,
+        "Run the delivery worker inside publisher serve (else run publisher worker).",
+    ),
+    Setting("WORKER_CONCURRENCY", 32, "Requests the delivery worker has in flight at most."),
+    Setting(
+        "WORKER_LEASE",
+        60.0,
+        "Seconds a worker holds the deliveries it claims; after that, should it have died, "
+        "another worker sends them.",
+    ),
+    Setting("WORKER_POLL", 0.25, "Seconds between two looks for due deliveries when idle."),
     Setting("HOST", "127.0.0.1", "Address publisher serve listens on."),
     Setting("PORT", 8000, "Port publisher serve listens on."),
     Setting(
@@ -134,6 +187,22 @@ class Settings:
     watch_settle: float
     refresh_interval: float
     access_log: bool
+    hub: bool
+    hubs: str
+    hub_lease: int
+    hub_lease_min: int
+    hub_lease_max: int
+    hub_allow_private_callbacks: bool
+    hub_timeout: float
+    hub_retry_for: int
+    hub_backoff: float
+    hub_backoff_max: float
+    hub_coalesce: float
+    hub_max_pending_per_host: int
+    worker: bool
+    worker_concurrency: int
+    worker_lease: float
+    worker_poll: float
     host: str
     port: int
     threads: int
@@ -142,6 +211,12 @@ class Settings:
     def base(self) -> str:
         """BASE_URL without a trailing slash, ready to prefix a path."""
         return self.base_url.rstrip("/")
+
+    @property
+    def hub_urls(self) -> tuple[str, ...]:
+        """Every hub documents advertise, in order: the built-in one first (WebSub §4)."""
+        own = (self.base + "/hub",) if self.hub else ()
+        return own + tuple(self.hubs.split())
 
 
 def load_settings(
@@ -161,4 +236,12 @@ def load_settings(
         if name not in values:
             raise SettingError(f"Unknown setting {key!r}.")
         values[name] = value
+    for hub in str(values["hubs"]).split():
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingError(f"{PREFIX}HUBS: {hub!r} is not a web address; write https://...")
+    if not values["hub_lease_min"] <= values["hub_lease"] <= values["hub_lease_max"]:
+        raise SettingError(
+            f"{PREFIX}HUB_LEASE must lie between {PREFIX}HUB_LEASE_MIN and {PREFIX}HUB_LEASE_MAX."
+        )
     return Settings(**values)

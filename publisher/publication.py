@@ -54,6 +54,12 @@ class Publication:
     location: str | None = None
 
     @property
+    def is_topic(self) -> bool:
+        """A WebSub topic (§1): a feed or a calendar, which advertises its hubs and itself,
+        and whose changes are pushed to subscribers."""
+        return self.status == 200 and self.path.startswith(("/feeds/", "/calendars/"))
+
+    @property
     def is_feed(self) -> bool:
         """Feeds, the OPML and calendars: read by other sites' scripts (CORS) and apps."""
         return self.path.startswith(("/feeds", "/calendars"))

@@ -120,7 +120,7 @@ class Publisher:
             title=directory_site.title,
             description=directory_site.description,
             language=directory_site.language,
-            hubs=(),
+            hubs=self.settings.hub_urls,
             feed_max_entries=self.settings.feed_max_entries,
             tag_base=tag_base,
             calendar_refresh=self.settings.calendar_refresh,

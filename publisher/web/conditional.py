@@ -28,8 +28,17 @@ class Prepared:
     not_modified_headers: list[tuple[str, str]]
 
 
-def prepare(pub: Publication, max_age: int) -> Prepared:
-    """Headers shared by the 200 and the 304, plus type and length for the full answer."""
+def links(pub: Publication, hubs: tuple[str, ...], base: str) -> list[tuple[str, str]]:
+    """WebSub §4 discovery: a Link rel="hub" for each hub, in the order the documents list
+    them, and one rel="self" with the topic's URL."""
+    return [("Link", f'<{hub}>; rel="hub"') for hub in hubs] + [
+        ("Link", f'<{base}{pub.path}>; rel="self"')
+    ]
+
+
+def prepare(pub: Publication, max_age: int, hubs: tuple[str, ...] = (), base: str = "") -> Prepared:
+    """Headers shared by the 200 and the 304 (so a 304 carries the hub links too), plus type
+    and length for the full answer."""
     shared = [
         ("ETag", pub.etag),
         ("Last-Modified", format_datetime(pub.last_modified, usegmt=True)),
@@ -45,6 +54,8 @@ def prepare(pub: Publication, max_age: int) -> Prepared:
         shared.append(("X-Frame-Options", "DENY"))
     if pub.location:
         shared.append(("Location", pub.location))
+    if pub.is_topic and hubs:
+        shared += links(pub, hubs, base)
     full = [
         ("Content-Type", pub.content_type),
         ("Content-Length", str(len(pub.body))),

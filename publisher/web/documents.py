@@ -38,7 +38,9 @@ class Served:
                 return None
             settings = publisher.settings
             max_age = settings.feed_max_age if pub.is_feed else settings.page_max_age
-            prepared = prepared_by_path[path] = prepare(pub, max_age)
+            prepared = prepared_by_path[path] = prepare(
+                pub, max_age, settings.hub_urls, settings.base
+            )
         return prepared
 
 
