@@ -12,9 +12,10 @@ from flask import Flask, Response, g, request
 
 from publisher.config import load_settings
 from publisher.errors import PublisherError
+from publisher.hub import worker
 from publisher.publish import Clock, Publisher, utc_now
 from publisher.watch import Watcher
-from publisher.web import admin, documents, health, serving
+from publisher.web import admin, documents, health, hub, serving
 
 log = logging.getLogger("publisher")
 access_log = logging.getLogger("publisher.access")
@@ -63,6 +64,9 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
         )
         watcher.start()
         app.extensions["publisher.watcher"] = watcher
+    if settings.worker:
+        stop_worker, thread = worker.start(settings, clock, publisher.wake)
+        app.extensions["publisher.worker"] = (stop_worker, thread)
     if settings.access_log:
         _log_requests(app)
     app.wsgi_app = serving.PublicationServer(  # type: ignore[method-assign]
@@ -70,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
     )
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(hub.bp)
     app.register_blueprint(documents.bp)
     return app
 
@@ -90,6 +95,11 @@ def close_app(app: Flask) -> None:
     """Stop the watcher and close the database (tests and graceful shutdown)."""
     app.extensions["publisher.ready"].wait()
     app.extensions["publisher.stop"].set()
+    running = app.extensions.pop("publisher.worker", None)
+    if running is not None:
+        running[0].set()
+        app.extensions["publisher"].wake.set()  # end its idle wait now
+        running[1].join(timeout=10)
     watcher = app.extensions.pop("publisher.watcher", None)
     if watcher is not None:
         watcher.stop()

@@ -263,6 +263,14 @@ def specs(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
         yield Spec(path, content_type, key, render, changed)
+    if site.url("/hub") in site.hubs:
+        yield Spec(
+            "/hub",
+            HTML_TYPE,
+            _key(base, "hub"),
+            lambda: html.page("hub.html", alternates="", **common),
+            history.created,
+        )
     yield from _moved_and_gone(history, site, base, common)
     yield Spec(
         NOT_FOUND,

@@ -22,6 +22,7 @@ from publisher import calendars
 from publisher.config import Settings
 from publisher.directory import files, model
 from publisher.directory.validate import load_directory
+from publisher.hub import fanout
 from publisher.publication import Memo, Publication, build, render_version
 from publisher.render.common import Site
 from publisher.store import events as event_store
@@ -97,6 +98,8 @@ class Publisher:
         #: When the documents next change with the time passing (see calendars.upcoming).
         self.due: datetime | None = stored.due(self.conn)
         self._memo = Memo()
+        #: Set when a load queued deliveries; a worker in this process waits on it.
+        self.wake = threading.Event()
 
     def close(self) -> None:
         self.conn.close()
@@ -175,6 +178,7 @@ class Publisher:
                     cal,
                 )
                 stored.save(self.conn, pubs, previous)
+                queued = fanout.queue_change(self.conn, previous, pubs, self.settings, now)
                 cur = self.conn.execute(
                     "INSERT INTO loads (at, data_fingerprint, changes, due) VALUES (?, ?, ?, ?)",
                     (
@@ -186,6 +190,8 @@ class Publisher:
                 )
             self.current, self.history, self.events = pubs, view, event_states
             self.due = cal.due
+            if queued:
+                self.wake.set()  # the worker sends them without waiting for its next look
             self.generation = cur.lastrowid or 0
             self._settle_memory()
             result = LoadResult(count, rendered)

@@ -238,3 +238,14 @@ def test_a_tab_in_the_indentation_is_named_as_the_cause(data_dir):
     [problem] = [str(p) for p in check_directory(data_dir)[1]]
     assert problem.startswith("extra.yaml:3: error: This is not valid YAML")
     assert "Indent with spaces: this line starts with a tab" in problem
+
+
+def test_semicolon_in_a_migration_comment_broke_the_statement_split():
+    """migrate() runs a migration statement by statement, split at ';': a ';' inside a
+    '--' comment cut a CREATE TABLE in two (sqlite3.OperationalError near "version")."""
+    from publisher.store.migrations import MIGRATIONS
+
+    for migration in MIGRATIONS:
+        for line in migration.splitlines():
+            comment = line.partition("--")[2]
+            assert ";" not in comment, f"a ';' in a migration comment: {line.strip()}"

@@ -78,6 +78,73 @@ MIGRATIONS: tuple[str, ...] = (
     -- again even if the data has not changed.
     ALTER TABLE loads ADD COLUMN due TEXT;
     """,
+    """
+    -- Verified WebSub subscriptions (W3C WebSub §5). topic is the path of a feed or calendar.
+    -- The secret is never logged, shown or returned.
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        callback TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        secret TEXT,
+        lease_seconds INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        verified TEXT NOT NULL,
+        expires TEXT NOT NULL,
+        UNIQUE (callback, topic)
+    );
+    CREATE INDEX subscriptions_topic ON subscriptions (topic, expires);
+    -- Subscribe and unsubscribe requests waiting for the verification of intent (§5.3).
+    CREATE TABLE intents (
+        id INTEGER PRIMARY KEY,
+        mode TEXT NOT NULL CHECK (mode IN ('subscribe', 'unsubscribe')),
+        callback TEXT NOT NULL,
+        host TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        secret TEXT,
+        lease_seconds INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        due TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_until TEXT
+    );
+    CREATE INDEX intents_due ON intents (due);
+    CREATE INDEX intents_host ON intents (host);
+    -- What deliveries send, stored once however many subscribers get it.
+    CREATE TABLE payloads (
+        hash TEXT PRIMARY KEY,
+        content_type TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    -- The delivery queue: a POST of a payload to a URL, signed when there is a secret. One
+    -- row per key (a subscription's topic, or a hub's), so a newer document replaces an
+    -- undelivered older one, and version tells a send in flight that it has been replaced.
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        payload TEXT NOT NULL REFERENCES payloads(hash),
+        headers TEXT NOT NULL,
+        secret TEXT,
+        subscription INTEGER REFERENCES subscriptions(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL DEFAULT 1,
+        created TEXT NOT NULL,
+        due TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_until TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (due);
+    -- Deliveries given up after HUB_RETRY_FOR, for the operator. The subscription stays.
+    CREATE TABLE failures (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        url TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first TEXT NOT NULL,
+        last TEXT NOT NULL,
+        error TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""The built-in WebSub hub: requests, verification of intent, fan-out, delivery."""

@@ -1,0 +1,122 @@
+"""Read a subscriber's request to the hub (W3C WebSub §5.1), or say plainly what is wrong.
+
+Pure: no database, no network. The caller passes the topics this service publishes, so a
+request for anything else is refused here (§5.1: the hub may decline topics it does not
+serve), with a reason that names the parameter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
+
+MAX_CALLBACK = 2000
+MAX_SECRET_BYTES = 200  # §5.1: "MUST be less than 200 bytes in length"
+MODES = ("subscribe", "unsubscribe")
+
+
+class HubRequestError(ValueError):
+    """A request the hub refuses: the HTTP status and a reason naming the parameter."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class HubRequest:
+    mode: str
+    callback: str
+    topic: str  # the topic's path, e.g. /feeds/all.atom
+    secret: str | None
+    lease_seconds: int
+
+
+@dataclass(frozen=True)
+class Leases:
+    default: int
+    minimum: int
+    maximum: int
+
+
+def non_public(address: str) -> bool:
+    """True for loopback, private, link-local, multicast, reserved and unspecified
+    addresses: a hub must not be turned into a way to reach a network it sits in."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _split(url: str) -> SplitResult | None:
+    """The parts of ``url``, or None when it cannot be read (a bad port or IPv6 host)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading the port is what checks it
+    except ValueError:
+        return None
+    return parts
+
+
+def _ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+def parse(
+    form: Mapping[str, str],
+    base: str,
+    topics: Collection[str],
+    leases: Leases,
+    allow_private: bool,
+) -> HubRequest:
+    """The request in ``form``; HubRequestError (4xx) when it cannot be accepted."""
+    mode = form.get("hub.mode")
+    if not mode:
+        raise HubRequestError(400, "hub.mode is missing: send subscribe or unsubscribe.")
+    if mode not in MODES:
+        raise HubRequestError(
+            400, f"hub.mode {mode[:40]!r} is not known here: send subscribe or unsubscribe."
+        )
+    callback = form.get("hub.callback", "")
+    if not callback:
+        raise HubRequestError(400, "hub.callback is missing: send the URL to deliver to.")
+    if len(callback) > MAX_CALLBACK:
+        raise HubRequestError(400, f"hub.callback is longer than {MAX_CALLBACK} characters.")
+    parts = _split(callback)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HubRequestError(400, "hub.callback must be an http:// or https:// URL.")
+    if parts.fragment or any(c.isspace() for c in callback):
+        raise HubRequestError(400, "hub.callback must not contain spaces or a #fragment.")
+    literal = _ip_literal(parts.hostname)
+    if literal is not None and non_public(literal) and not allow_private:
+        raise HubRequestError(
+            400,
+            "hub.callback is on a private or local address, which this hub does not call.",
+        )
+    topic = form.get("hub.topic", "")
+    if not topic:
+        raise HubRequestError(400, "hub.topic is missing: send the URL of a feed or calendar.")
+    path = topic[len(base) :] if topic.startswith(base + "/") else None
+    if path is None or path not in topics:
+        raise HubRequestError(
+            404,
+            "hub.topic is not a feed or calendar published here: subscribe to the address "
+            "in a feed's or calendar's Link rel=\"self\".",
+        )
+    secret = form.get("hub.secret") or None
+    if secret is not None and len(secret.encode()) >= MAX_SECRET_BYTES:
+        raise HubRequestError(400, f"hub.secret must be shorter than {MAX_SECRET_BYTES} bytes.")
+    lease_text = form.get("hub.lease_seconds", "")
+    if lease_text:
+        if not (lease_text.isascii() and lease_text.isdigit()) or len(lease_text) > 12:
+            raise HubRequestError(400, "hub.lease_seconds must be a whole number of seconds.")
+        lease = min(max(int(lease_text), leases.minimum), leases.maximum)
+    else:
+        lease = leases.default
+    return HubRequest(mode, callback, path, secret, lease)

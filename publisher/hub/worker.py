@@ -1,0 +1,204 @@
+"""The delivery worker: verifies intents (W3C WebSub §5.3) and sends deliveries (§7, §8).
+
+It runs inside ``publisher serve`` (a thread with its own asyncio loop and database
+connection) or alone as ``publisher worker``; several may run at once. Each round it ends
+leases that ran out, claims what is due (with a lease, so no two workers send the same
+delivery at once), sends up to WORKER_CONCURRENCY requests at a time, and records the
+outcomes in one transaction. A worker killed mid-round loses nothing: its claims run out
+and another round sends them again (at least once).
+
+Times come from an injected clock and durations from the settings, so tests move the clock
+instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+from urllib.parse import urlencode
+
+import aiohttp
+from multidict import CIMultiDict
+
+from publisher.config import Settings
+from publisher.hub import client
+from publisher.store import deliveries as queue
+from publisher.store import subscriptions
+from publisher.store.db import connect
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: A verification that cannot reach the subscriber is tried this many times in all.
+VERIFY_ATTEMPTS = 3
+
+
+def signature(secret: str, body: bytes) -> str:
+    """X-Hub-Signature (§8): the HMAC-SHA256 of the body, keyed with the secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verification_url(callback: str, params: dict[str, str]) -> str:
+    """The callback with the hub's parameters appended, keeping its own query (§5.3)."""
+    return callback + ("&" if "?" in callback else "?") + urlencode(params)
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.batch = max(1, settings.worker_concurrency) * 4
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential, capped, with jitter (half to all of the step), so retries of many
+        deliveries to one subscriber do not arrive together."""
+        s = self.settings
+        step = min(s.hub_backoff * 2 ** max(attempts - 1, 0), s.hub_backoff_max)
+        return timedelta(seconds=step * (0.5 + self.rng.random() / 2))
+
+    # -- one round ---------------------------------------------------------------------
+
+    async def round(self, conn: sqlite3.Connection, http: aiohttp.ClientSession) -> int:
+        """Do what is due now; returns how many intents and deliveries were handled."""
+        now = self.clock()
+        lease = now + timedelta(seconds=self.settings.worker_lease)
+        subscriptions.expire(conn, now)
+        intents = subscriptions.claim_intents(conn, now, lease, self.batch)
+        due = queue.claim(conn, now, lease, self.batch)
+        if not intents and not due:
+            return 0
+        bodies = queue.payloads(conn, {d.payload for d in due})
+        limit = asyncio.Semaphore(max(1, self.settings.worker_concurrency))
+
+        async def bounded(work: Awaitable[T]) -> T:
+            async with limit:
+                return await work
+
+        verified = await asyncio.gather(*(bounded(self.verify(http, i)) for i in intents))
+        sent = await asyncio.gather(*(bounded(self.send(http, d, bodies[d.payload])) for d in due))
+        done = self.clock()
+        for intent, answer in zip(intents, verified, strict=True):
+            if answer is True:
+                subscriptions.confirmed(conn, intent, done)
+            else:
+                retry = answer is None and intent.attempts < VERIFY_ATTEMPTS
+                at = done + self.backoff(intent.attempts) if retry else None
+                subscriptions.not_confirmed(conn, intent, at)
+        queue.record(conn, sent, done)
+        if due:
+            queue.forget_unused_payloads(conn)
+        return len(intents) + len(due)
+
+    async def verify(
+        self, http: aiohttp.ClientSession, intent: subscriptions.Intent
+    ) -> bool | None:
+        """True if the subscriber confirms; False if it answers anything else; None if it
+        could not be reached (tried again)."""
+        challenge = secrets.token_urlsafe(32)
+        params = {
+            "hub.mode": intent.mode,
+            "hub.topic": self.settings.base + intent.topic,
+            "hub.challenge": challenge,
+        }
+        if intent.mode == "subscribe":
+            params["hub.lease_seconds"] = str(intent.lease_seconds)
+        url = verification_url(intent.callback, params)
+        allow = self.settings.hub_allow_private_callbacks
+        try:
+            client.check_literal(url, allow)
+            async with http.get(url, allow_redirects=False) as response:
+                body = await client.read_capped(response)
+                ok = 200 <= response.status < 300 and body == challenge.encode()
+        except client.RefusedAddress as exc:
+            log.info("Verification refused for %s: %s", intent.callback, exc)
+            return False
+        except client.FAILURES as exc:
+            log.info("Verification of %s failed: %s", intent.callback, client.describe(exc))
+            return None
+        log.info(
+            "%s of %s to %s %s",
+            intent.mode.capitalize(),
+            intent.callback,
+            intent.topic,
+            "confirmed" if ok else "not confirmed",
+        )
+        return ok
+
+    async def send(
+        self, http: aiohttp.ClientSession, d: queue.Delivery, payload: tuple[str, bytes]
+    ) -> queue.Outcome:
+        """POST the payload; any 2xx is success, 410 ends the subscription, the rest
+        (redirects and timeouts included) is retried until HUB_RETRY_FOR has passed."""
+        content_type, body = payload
+        headers = CIMultiDict([("Content-Type", content_type), *d.headers])
+        if d.secret:
+            headers["X-Hub-Signature"] = signature(d.secret, body)
+        try:
+            client.check_literal(d.url, self.settings.hub_allow_private_callbacks)
+            async with http.post(d.url, data=body, headers=headers, allow_redirects=False) as r:
+                status = r.status
+            if 200 <= status < 300:
+                return queue.Outcome(d, ok=True)
+            if status == 410 and d.subscription is not None:
+                return queue.Outcome(d, ok=False, error="410 Gone", gone=True)
+            error = f"HTTP {status}"
+        except client.FAILURES as exc:
+            error = client.describe(exc)
+        now = self.clock()
+        if now - d.created >= timedelta(seconds=self.settings.hub_retry_for):
+            log.warning("Gave up delivering %s to %s: %s", d.key, d.url, error)
+            return queue.Outcome(d, ok=False, error=error)
+        return queue.Outcome(d, ok=False, error=error, retry_at=now + self.backoff(d.attempts))
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
+        """Work until ``stop`` is set; ``wake`` cuts the idle wait short (a new change)."""
+        asyncio.run(self._main(stop, wake or threading.Event()))
+
+    async def _main(self, stop: threading.Event, wake: threading.Event) -> None:
+        s = self.settings
+        conn = connect(s.database)
+        loop = asyncio.get_running_loop()
+        try:
+            async with client.session(
+                s.hub_allow_private_callbacks, s.hub_timeout, max(1, s.worker_concurrency)
+            ) as http:
+                while not stop.is_set():
+                    try:
+                        handled = await self.round(conn, http)
+                    except Exception:  # logged; the rows stay claimed until their lease ends
+                        log.exception("A delivery round failed")
+                        handled = 0
+                    if not handled:
+                        await loop.run_in_executor(None, wake.wait, s.worker_poll)
+                        wake.clear()
+        finally:
+            conn.close()
+
+
+def start(
+    settings: Settings, clock: Callable[[], datetime], wake: threading.Event
+) -> tuple[threading.Event, threading.Thread]:
+    """Run a worker in a thread of this process; returns its stop event and thread."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=Worker(settings, clock).run, args=(stop, wake), name="publisher-worker", daemon=True
+    )
+    thread.start()
+    return stop, thread

@@ -1,0 +1,157 @@
+"""WebSub subscriptions and the requests waiting for verification of intent (§5.3).
+
+A request becomes an ``intent``; the worker verifies it with the subscriber and only then
+writes (or deletes) the subscription. Subscribing again to the same topic from the same
+callback renews the one subscription, with its new secret and lease (§5.1: "the hub MUST
+NOT create a duplicate"). Secrets are stored for signing and never leave this module except
+to the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from publisher.store.history import format_time, parse_time
+from publisher.store.transaction import transaction
+
+
+class TooManyPending(Exception):
+    """The callback's host has HUB_MAX_PENDING_PER_HOST requests waiting already."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: int
+    mode: str
+    callback: str
+    topic: str
+    secret: str | None
+    lease_seconds: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    callback: str
+    topic: str
+    secret: str | None
+    expires: datetime
+
+
+def add_intent(
+    conn: sqlite3.Connection,
+    mode: str,
+    callback: str,
+    topic: str,
+    secret: str | None,
+    lease_seconds: int,
+    now: datetime,
+    max_pending_per_host: int,
+) -> None:
+    """Record a request to be verified at once by the worker."""
+    host = (urlsplit(callback).hostname or "").lower()
+    stamp = format_time(now)
+    with transaction(conn):
+        (pending,) = conn.execute("SELECT COUNT(*) FROM intents WHERE host = ?", (host,)).fetchone()
+        if pending >= max_pending_per_host:
+            raise TooManyPending(host)
+        conn.execute(
+            "INSERT INTO intents (mode, callback, host, topic, secret, lease_seconds, created, due)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (mode, callback, host, topic, secret, lease_seconds, stamp, stamp),
+        )
+
+
+def claim_intents(
+    conn: sqlite3.Connection, now: datetime, until: datetime, limit: int
+) -> list[Intent]:
+    stamp = format_time(now)
+    with transaction(conn):
+        rows = conn.execute(
+            "UPDATE intents SET claimed_until = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM intents WHERE due <= ?"
+            " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due, id LIMIT ?)"
+            " RETURNING id, mode, callback, topic, secret, lease_seconds, attempts",
+            (format_time(until), stamp, stamp, limit),
+        ).fetchall()
+    return sorted((Intent(*r) for r in rows), key=lambda i: i.id)
+
+
+def confirmed(conn: sqlite3.Connection, intent: Intent, now: datetime) -> None:
+    """The subscriber confirmed: subscribe (or renew) or unsubscribe, and drop the intent."""
+    with transaction(conn):
+        if intent.mode == "subscribe":
+            expires = now + timedelta(seconds=intent.lease_seconds)
+            conn.execute(
+                "INSERT INTO subscriptions"
+                " (callback, topic, secret, lease_seconds, created, verified, expires)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (callback, topic) DO UPDATE SET secret = excluded.secret,"
+                " lease_seconds = excluded.lease_seconds, verified = excluded.verified,"
+                " expires = excluded.expires",
+                (
+                    intent.callback,
+                    intent.topic,
+                    intent.secret,
+                    intent.lease_seconds,
+                    format_time(now),
+                    format_time(now),
+                    format_time(expires),
+                ),
+            )
+        else:
+            conn.execute(
+                "DELETE FROM subscriptions WHERE callback = ? AND topic = ?",
+                (intent.callback, intent.topic),
+            )
+        conn.execute("DELETE FROM intents WHERE id = ?", (intent.id,))
+
+
+def not_confirmed(conn: sqlite3.Connection, intent: Intent, retry_at: datetime | None) -> None:
+    """The subscriber said no (or never answered): retry at ``retry_at``, or forget it."""
+    with transaction(conn):
+        if retry_at is None:
+            conn.execute("DELETE FROM intents WHERE id = ?", (intent.id,))
+        else:
+            conn.execute(
+                "UPDATE intents SET due = ?, claimed_until = NULL WHERE id = ?",
+                (format_time(retry_at), intent.id),
+            )
+
+
+def active(conn: sqlite3.Connection, topics: Iterable[str], now: datetime) -> list[Subscription]:
+    """Subscriptions to any of ``topics`` whose lease has not run out."""
+    rows = conn.execute(
+        "SELECT id, callback, topic, secret, expires FROM subscriptions"
+        " WHERE topic IN (SELECT value FROM json_each(?)) AND expires > ? ORDER BY id",
+        (json.dumps(sorted(set(topics))), format_time(now)),
+    )
+    return [Subscription(r[0], r[1], r[2], r[3], parse_time(r[4])) for r in rows]
+
+
+def expire(conn: sqlite3.Connection, now: datetime) -> int:
+    """End the subscriptions whose lease has run out (§5.1: the subscriber renews in time)."""
+    with transaction(conn):
+        cur = conn.execute("DELETE FROM subscriptions WHERE expires <= ?", (format_time(now),))
+    return cur.rowcount
+
+
+def listing(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every subscription without its secret (for the CLI)."""
+    return conn.execute(
+        "SELECT id, callback, topic, lease_seconds, verified, expires,"
+        " secret IS NOT NULL AS signed FROM subscriptions ORDER BY topic, id"
+    ).fetchall()
+
+
+def end(conn: sqlite3.Connection, subscription_id: int) -> bool:
+    """End a subscription now (its pending deliveries go with it)."""
+    with transaction(conn):
+        cur = conn.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
+    return cur.rowcount == 1

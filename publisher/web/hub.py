@@ -1,0 +1,69 @@
+"""The built-in WebSub hub's HTTP side, at /hub (W3C WebSub §5.1).
+
+``GET /hub`` is a published page (templates/hub.html). ``POST /hub`` takes a subscribe or
+unsubscribe request: 202 Accepted when it can be acted on, then the worker verifies the
+intent with the subscriber (§5.3) before anything changes; a 4xx with a plain reason naming
+the parameter otherwise. Nothing here calls out to the network.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from publisher.hub.params import HubRequestError, Leases, parse
+from publisher.publish import Publisher
+from publisher.store import subscriptions
+from publisher.store.db import connect
+
+bp = Blueprint("hub", __name__)
+
+#: Larger requests are refused before they are read (a subscription request is small).
+MAX_REQUEST_BYTES = 8192
+
+
+def _reject(status: int, reason: str) -> Response:
+    return Response(reason + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+@bp.post("/hub")
+def hub_request() -> Response:
+    """Accept a subscribe or unsubscribe request for verification.
+
+    :raise 400: a parameter is missing or malformed (the reason names it).
+    :raise 404: hub.topic is not a feed or calendar of this service.
+    :raise 413: the request is larger than a subscription request can be.
+    :raise 429: too many requests from this callback's host await verification.
+    """
+    publisher: Publisher = current_app.extensions["publisher"]
+    settings = publisher.settings
+    if not settings.hub:
+        return _reject(404, "This service runs no hub of its own.")
+    if (request.content_length or 0) > MAX_REQUEST_BYTES:
+        return _reject(413, "The request is too large for a subscription request.")
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return _reject(415, "Send the request as application/x-www-form-urlencoded.")
+    form = dict(request.form.items())
+    topics = {path for path, pub in publisher.current.items() if pub.is_topic}
+    leases = Leases(settings.hub_lease, settings.hub_lease_min, settings.hub_lease_max)
+    try:
+        wanted = parse(form, settings.base, topics, leases, settings.hub_allow_private_callbacks)
+    except HubRequestError as exc:
+        return _reject(exc.status, exc.reason)
+    conn = connect(settings.database)
+    try:
+        subscriptions.add_intent(
+            conn,
+            wanted.mode,
+            wanted.callback,
+            wanted.topic,
+            wanted.secret,
+            wanted.lease_seconds,
+            publisher.clock(),
+            settings.hub_max_pending_per_host,
+        )
+    except subscriptions.TooManyPending:
+        return _reject(429, "Too many requests from this callback's host await verification.")
+    finally:
+        conn.close()
+    publisher.wake.set()
+    return _reject(202, "Accepted: the hub will now check with hub.callback.")
