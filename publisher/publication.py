@@ -30,7 +30,6 @@ from publisher.render.common import (
     feeds_of,
     group_path,
     items_of,
-    rfc3339,
 )
 from publisher.store.history import Entry, History
 
@@ -168,7 +167,7 @@ def specs(
     )
     # <link rel="alternate"> of each feed, made once, not on each of 10,000 pages.
     alternates = {f.key: html.fragment("_alternates.html", feed=f, site=site) for f in feeds}
-    common = {"site": site, "rfc3339": rfc3339}
+    common = {"site": site}
     soon = cal.soon
     meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
 
