@@ -1,0 +1,307 @@
+"""The built-in WebSub hub end to end: a real subscriber on 127.0.0.1 subscribes, is
+verified, and receives the new document, signed, after an edit of a data file.
+
+The worker runs in the app with the test's clock: coalescing is off and retries wait on the
+clock, which the tests move instead of sleeping. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from urllib.parse import urlencode
+
+import pytest
+
+from publisher.store import subscriptions
+from tests.subscriber import Subscriber
+from tests.test_publication import edit_description
+
+BASE = "http://127.0.0.1:8000"
+TOPIC = "/feeds/community-groups.atom"
+HUB_SETTINGS = {
+    "hub_allow_private_callbacks": True,
+    "hub_coalesce": 0,
+    "hub_backoff": 60.0,
+    "hub_backoff_max": 60.0,
+    "hub_lease_min": 60,
+    "worker_poll": 0.02,
+}
+
+
+@pytest.fixture
+def subscriber():
+    found = Subscriber().start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture
+def hub(make_app, serve):
+    return serve(make_app(**HUB_SETTINGS))
+
+
+def subscribe(server, callback, topic=TOPIC, mode="subscribe", **extra):
+    form = {"hub.mode": mode, "hub.callback": callback, "hub.topic": BASE + topic, **extra}
+    return server.post(
+        "/hub",
+        data=urlencode(form),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+def subscribed(server) -> list[tuple[str, str]]:
+    conn = server.publisher.conn
+    return [(row["callback"], row["topic"]) for row in subscriptions.listing(conn)]
+
+
+def failures_recorded(server) -> int:
+    """Attempts of the queued delivery once its failure is written (0 before, or if none)."""
+    row = server.publisher.conn.execute(
+        "SELECT attempts FROM deliveries WHERE last_error IS NOT NULL AND claimed_until IS NULL"
+    ).fetchone()
+    return row[0] if row else 0
+
+
+def edit(server, text="A new description, for the hub tests."):
+    edit_description(server.app.extensions["publisher"].data, "oor-mad-history", text)
+    server.publisher.reload()
+
+
+def test_subscribe_verify_and_receive_the_new_document_signed(hub, subscriber):
+    callback = subscriber.callback()
+    answer = subscribe(hub, callback, **{"hub.secret": "s3cret", "hub.lease_seconds": "3600"})
+    assert answer.status_code == 202
+    subscriber.wait_for(lambda: subscriber.verifications())
+    check = subscriber.verifications()[0].query
+    assert check["hub.mode"] == "subscribe"
+    assert check["hub.topic"] == BASE + TOPIC
+    assert check["hub.lease_seconds"] == "3600"
+    assert len(check["hub.challenge"]) >= 32
+    subscriber.wait_for(lambda: subscribed(hub) == [(callback, TOPIC)])
+
+    edit(hub)
+    subscriber.wait_for(lambda: subscriber.deliveries())
+    [delivery] = subscriber.deliveries()
+    topic = hub.get(TOPIC)
+    assert delivery.body == topic.content  # byte-identical to a GET at that moment
+    assert delivery.headers["content-type"] == [topic.headers["Content-Type"]]
+    links = delivery.headers["link"]
+    assert f'<{BASE}/hub>; rel="hub"' in links
+    assert f'<{BASE}{TOPIC}>; rel="self"' in links
+    expected = hmac.new(b"s3cret", delivery.body, hashlib.sha256).hexdigest()
+    assert delivery.headers["x-hub-signature"] == [f"sha256={expected}"]
+
+
+def test_no_delivery_for_a_topic_not_subscribed_to(hub, subscriber):
+    subscribe(hub, subscriber.callback(), topic="/feeds/facebook-groups.atom")
+    subscriber.wait_for(lambda: len(subscribed(hub)) == 1)
+    edit(hub)  # a community group: facebook-groups documents do not change
+    other = Subscriber().start()
+    try:
+        subscribe(hub, other.callback(), topic=TOPIC)
+        other.wait_for(lambda: len(subscribed(hub)) == 2)
+        edit(hub, "Edited again.")
+        other.wait_for(lambda: other.deliveries())
+        assert subscriber.deliveries() == []
+    finally:
+        other.stop()
+
+
+def test_a_wrong_challenge_answer_leaves_no_subscription(hub, subscriber):
+    subscriber.verify = lambda query: (200, b"not the challenge")
+    assert subscribe(hub, subscriber.callback()).status_code == 202
+    subscriber.wait_for(lambda: subscriber.verifications())
+    conn = hub.publisher.conn
+    subscriber.wait_for(lambda: conn.execute("SELECT COUNT(*) FROM intents").fetchone()[0] == 0)
+    assert subscribed(hub) == []
+
+
+def test_the_callbacks_own_query_is_kept(hub, subscriber):
+    callback = subscriber.callback("/cb") + "?user=7&list=a%20b"
+    subscribe(hub, callback)
+    subscriber.wait_for(lambda: subscriber.verifications())
+    query = subscriber.verifications()[0].query
+    assert query["user"] == "7" and query["list"] == "a b" and "hub.challenge" in query
+    subscriber.wait_for(lambda: subscribed(hub) == [(callback, TOPIC)])
+
+
+def test_a_failing_subscriber_is_retried_then_served(hub, subscriber, clock):
+    subscriber.statuses = [500, 503]
+    subscribe(hub, subscriber.callback())
+    subscriber.wait_for(lambda: subscribed(hub))
+    edit(hub)
+    subscriber.wait_for(lambda: failures_recorded(hub) == 1)
+    clock.advance(minutes=2)  # past the first backoff (at most 60 s here)
+    subscriber.wait_for(lambda: failures_recorded(hub) == 2)
+    clock.advance(minutes=2)
+    conn = hub.publisher.conn
+    subscriber.wait_for(lambda: conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0)
+    assert len(subscriber.deliveries()) == 3
+    assert {r.body for r in subscriber.deliveries()} == {hub.get(TOPIC).content}
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(hub, subscriber, clock):
+    subscriber.statuses = [302]
+    subscribe(hub, subscriber.callback())
+    subscriber.wait_for(lambda: subscribed(hub))
+    edit(hub)
+    subscriber.wait_for(lambda: failures_recorded(hub) == 1)
+    error = hub.publisher.conn.execute("SELECT last_error FROM deliveries").fetchone()[0]
+    assert error == "HTTP 302"
+    assert subscriber.deliveries("/elsewhere") == []
+    clock.advance(minutes=2)
+    subscriber.wait_for(lambda: len(subscriber.deliveries()) == 2)
+    assert subscriber.deliveries("/elsewhere") == []
+
+
+def test_gone_ends_the_subscription(hub, subscriber):
+    subscriber.statuses = [410]
+    subscribe(hub, subscriber.callback())
+    subscriber.wait_for(lambda: subscribed(hub))
+    edit(hub)
+    subscriber.wait_for(lambda: subscriber.deliveries())
+    subscriber.wait_for(lambda: subscribed(hub) == [])
+
+
+def test_unsubscribe_is_verified_and_ends_deliveries(hub, subscriber):
+    callback = subscriber.callback()
+    subscribe(hub, callback)
+    subscriber.wait_for(lambda: subscribed(hub))
+    assert subscribe(hub, callback, mode="unsubscribe").status_code == 202
+    subscriber.wait_for(lambda: subscribed(hub) == [])
+    last = subscriber.verifications()[-1].query
+    assert last["hub.mode"] == "unsubscribe" and "hub.lease_seconds" not in last
+    edit(hub)
+    hub.publisher.reload()
+    assert subscriber.deliveries() == []
+
+
+def test_subscribing_again_renews_without_a_second_subscription(hub, subscriber):
+    callback = subscriber.callback()
+    subscribe(hub, callback, **{"hub.lease_seconds": "3600", "hub.secret": "one"})
+    subscriber.wait_for(lambda: subscribed(hub))
+    subscribe(hub, callback, **{"hub.lease_seconds": "7200", "hub.secret": "two"})
+    subscriber.wait_for(lambda: len(subscriber.verifications()) == 2)
+    conn = hub.publisher.conn
+    subscriber.wait_for(
+        lambda: (
+            [tuple(r) for r in conn.execute("SELECT lease_seconds, secret FROM subscriptions")]
+            == [(7200, "two")]
+        )
+    )
+
+
+def test_a_lease_that_runs_out_ends_the_subscription(hub, subscriber, clock):
+    subscribe(hub, subscriber.callback(), **{"hub.lease_seconds": "60"})
+    subscriber.wait_for(lambda: subscribed(hub))
+    clock.advance(seconds=61)
+    edit(hub)
+    subscriber.wait_for(lambda: subscribed(hub) == [])
+    assert subscriber.deliveries() == []
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "names"),
+    [
+        ({"hub.callback": "http://127.0.0.1:9/", "hub.topic": BASE + TOPIC}, 400, "hub.mode"),
+        (
+            {"hub.mode": "publish", "hub.callback": "http://x.example/", "hub.topic": BASE + TOPIC},
+            400,
+            "hub.mode",
+        ),
+        ({"hub.mode": "subscribe", "hub.topic": BASE + TOPIC}, 400, "hub.callback"),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.callback": "ftp://x.example/",
+                "hub.topic": BASE + TOPIC,
+            },
+            400,
+            "hub.callback",
+        ),
+        ({"hub.mode": "subscribe", "hub.callback": "http://x.example/"}, 400, "hub.topic"),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.callback": "http://x.example/",
+                "hub.topic": "https://elsewhere.example/feed",
+            },
+            404,
+            "hub.topic",
+        ),
+        (
+            {"hub.mode": "subscribe", "hub.callback": "http://x.example/", "hub.topic": BASE + "/"},
+            404,
+            "hub.topic",
+        ),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.callback": "http://x.example/",
+                "hub.topic": BASE + TOPIC,
+                "hub.secret": "x" * 200,
+            },
+            400,
+            "hub.secret",
+        ),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.callback": "http://x.example/",
+                "hub.topic": BASE + TOPIC,
+                "hub.lease_seconds": "ten",
+            },
+            400,
+            "hub.lease_seconds",
+        ),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.callback": "http://x.example/",
+                "hub.topic": BASE + TOPIC,
+                "hub.lease_seconds": "-5",
+            },
+            400,
+            "hub.lease_seconds",
+        ),
+    ],
+)
+def test_a_bad_request_gets_a_plain_reason_naming_the_parameter(hub, form, status, names):
+    answer = hub.post(
+        "/hub", data=urlencode(form), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code == status
+    assert names in answer.text
+    assert answer.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "http://127.0.0.1:9/cb",
+        "http://10.0.0.7/cb",
+        "http://[::1]/cb",
+        "http://169.254.169.254/",
+        "http://[::ffff:192.168.0.1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+    ],
+)
+def test_private_callbacks_are_refused_by_default(make_app, serve, callback):
+    server = serve(make_app())
+    answer = subscribe(server, callback)
+    assert answer.status_code == 400
+    assert "hub.callback" in answer.text and "private" in answer.text
+
+
+def test_the_hub_page_says_what_it_is(hub):
+    page = hub.get("/hub")
+    assert page.status_code == 200
+    assert "WebSub hub" in page.text and "hub.callback" in page.text
+
+
+def test_without_the_built_in_hub_there_is_no_hub(make_app, serve):
+    server = serve(make_app(hub=False))
+    assert server.get("/hub").status_code == 404
+    assert subscribe(server, "http://x.example/").status_code == 404
