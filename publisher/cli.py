@@ -139,6 +139,75 @@ def _port_taken(host: str, port: int) -> str | None:
     return None
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the delivery worker on its own (publisher serve runs one unless PUBLISHER_WORKER=0).
+
+    It verifies subscriptions and sends deliveries and pings from the database until
+    stopped with Ctrl-C or SIGTERM; several may run at once."""
+    import signal
+    import threading
+
+    from publisher.hub.worker import Worker
+    from publisher.publish import utc_now
+
+    settings = _settings(args)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"Delivery worker on {settings.database}; stop with Ctrl-C.", file=sys.stderr)
+    Worker(settings, utc_now).run(stop)
+    return 0
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Look at and act on the hub's subscriptions and delivery queue (secrets never shown)."""
+    from publisher.publish import utc_now
+    from publisher.store import deliveries, subscriptions
+    from publisher.store.db import connect
+
+    conn = connect(_settings(args).database)
+    try:
+        if args.action == "subscriptions":
+            rows = subscriptions.listing(conn)
+            for r in rows:
+                signed = "signed" if r["signed"] else "unsigned"
+                print(f"{r['id']}  {r['topic']}  {r['callback']}  until {r['expires']}  {signed}")
+            print(f"{len(rows)} subscription(s).", file=sys.stderr)
+            return 0
+        if args.action == "deliveries":
+            rows = deliveries.listing(conn)
+            for r in rows:
+                note = f"  last error: {r['last_error']}" if r["last_error"] else ""
+                print(
+                    f"{r['id']}  {r['url']}  {r['key']}  due {r['due']}  "
+                    f"attempts {r['attempts']}{note}"
+                )
+            print(f"{len(rows)} delivery(ies) queued.", file=sys.stderr)
+            return 0
+        if args.action == "failures":
+            rows = deliveries.failures(conn)
+            for r in rows:
+                print(
+                    f"{r['id']}  {r['url']}  {r['key']}  {r['attempts']} attempts, "
+                    f"{r['first']} to {r['last']}: {r['error']}"
+                )
+            print(f"{len(rows)} delivery(ies) given up.", file=sys.stderr)
+            return 0
+        act = {
+            "retry": lambda i: deliveries.retry_now(conn, i, utc_now()),
+            "drop": lambda i: deliveries.drop(conn, i),
+            "end": lambda i: subscriptions.end(conn, i),
+        }[args.action]
+        if act(args.id):
+            print("Done.")
+            return 0
+        what = "subscription" if args.action == "end" else "queued delivery"
+        print(f"There is no {what} {args.id}; list them with publisher hub.", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting with its value now (secrets hidden)."""
     settings = load_settings()
@@ -189,6 +258,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: 8000)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser(
+        "worker", help="run the delivery worker on its own", description=_describe(cmd_worker)
+    )
+    p.add_argument("--database", help="SQLite file (default: PUBLISHER_DATABASE)")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser(
+        "hub", help="list or act on subscriptions and deliveries", description=_describe(cmd_hub)
+    )
+    actions = p.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("subscriptions", "list subscriptions (without secrets)"),
+        ("deliveries", "list queued deliveries and pings"),
+        ("failures", "list deliveries given up"),
+        ("retry", "send a queued delivery now"),
+        ("drop", "remove a queued delivery"),
+        ("end", "end a subscription (its queued deliveries go too)"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--database", help="SQLite file (default: PUBLISHER_DATABASE)")
+        if name in ("retry", "drop", "end"):
+            action.add_argument("id", type=int, help="its number, as listed")
+    p.set_defaults(func=cmd_hub)
     p = sub.add_parser(
         "settings",
         help="show every PUBLISHER_* setting and its value",

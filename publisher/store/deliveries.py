@@ -201,6 +201,11 @@ def listing(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     ).fetchall()
 
 
+def failures(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Deliveries given up, newest first."""
+    return conn.execute("SELECT * FROM failures ORDER BY id DESC").fetchall()
+
+
 def retry_now(conn: sqlite3.Connection, delivery_id: int, now: datetime) -> bool:
     """Make a delivery due at once (and count its time afresh); False if there is none."""
     with transaction(conn):
