@@ -8,6 +8,7 @@ B. Serving: /feeds/all.atom of the bundled data under load, against publisher se
    Flask app under granian and nginx; 200 and 304 (If-None-Match).
 C. Start-up: launch of publisher serve to the first 200 on /healthz and on /.
 D. Calendars: 1,000 meeting groups rendered into every calendar (bench/calendars.py).
+E. WebSub fan-out of one change to 1,000 and 10,000 subscribers (bench/hub.py).
 
 Everything listens on 127.0.0.1 only; every process started here is stopped (by its process
 group id) on the way out, errors included. See bench/README.md.
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import yaml
 from calendars import bench_calendars  # bench/ is on sys.path when run as a script
+from hub import bench_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -767,8 +769,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=3, help="one-field edits per size (A)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per load run (B)")
     parser.add_argument("--quick", action="store_true", help="sizes 15,1000; 3 s load runs")
-    parser.add_argument("--only", default="ABCD", help="parts to run, e.g. --only B")
+    parser.add_argument("--only", default="ABCDE", help="parts to run, e.g. --only B")
     parser.add_argument("--meeting-groups", type=int, default=1000, help="groups for D")
+    parser.add_argument(
+        "--subscribers", type=int, nargs="+", default=[1000, 10000], help="fan-outs for E"
+    )
     parser.add_argument("--child-publish", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_publish:
@@ -804,6 +809,10 @@ def main(argv: list[str] | None = None) -> int:
             text_d = bench_calendars(args.meeting_groups)
             outputs.append(text_d)
             print(text_d + "\n", flush=True)
+        if "E" in parts:
+            text_e = bench_hub(tuple(args.subscribers))
+            outputs.append(text_e)
+            print(text_e + "\n", flush=True)
     print(
         f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
         f"whole run {time.perf_counter() - began:.0f} s."

@@ -23,3 +23,15 @@ def test_calendar_benchmark_runs_on_a_small_directory():
     assert out.returncode == 0, out.stdout + out.stderr
     assert "D. Calendars: 20 meeting groups" in out.stdout
     assert "| All, category and group calendars (25 documents)" in out.stdout
+
+
+def test_hub_benchmark_runs_with_a_few_subscribers():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "hub.py"), "20"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "| 20 |" in out.stdout

@@ -16,6 +16,7 @@ Safety (the hub calls addresses strangers give it):
 from __future__ import annotations
 
 import socket
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -57,13 +58,22 @@ class PublicOnlyResolver(AbstractResolver):
 
 def check_literal(url: str, allow_private: bool) -> None:
     """aiohttp connects to an IP literal without asking the resolver: check it here."""
-    host = (urlsplit(url).hostname or "").strip("[]")
+    if allow_private:
+        return
+    netloc = url.split("/", 3)[2] if url.count("/") >= 2 else ""
+    if _literal_refused(netloc):
+        raise RefusedAddress(f"{netloc} is not a public address")
+
+
+@lru_cache(maxsize=4096)
+def _literal_refused(netloc: str) -> bool:
+    """True when the URL's host is a non-public IP literal (a name is the resolver's to
+    check). Cached: a fan-out calls the same few hosts thousands of times."""
+    host = (urlsplit(f"//{netloc}").hostname or "").strip("[]")
     try:
-        refused = non_public(host)
+        return non_public(host)
     except ValueError:
-        return  # a name: the resolver checks what it resolves to
-    if refused and not allow_private:
-        raise RefusedAddress(f"{host} is not a public address")
+        return False
 
 
 def session(allow_private: bool, timeout: float, concurrency: int) -> aiohttp.ClientSession:

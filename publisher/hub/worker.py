@@ -21,7 +21,7 @@ import random
 import secrets
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -36,10 +36,28 @@ from publisher.store import subscriptions
 from publisher.store.db import connect
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 
 #: A verification that cannot reach the subscriber is tried this many times in all.
 VERIFY_ATTEMPTS = 3
+#: Leases that ran out are ended at most this often (and fan-out skips them meanwhile).
+EXPIRE_EVERY = timedelta(seconds=1)
+
+
+async def _each(items: Sequence[A], work: Callable[[A], Awaitable[B]], width: int) -> list[B]:
+    """``work`` on every item, ``width`` at a time, results in the items' order: ``width``
+    tasks take the next item as they finish, rather than one task per item behind a
+    semaphore (a quarter of the time per delivery went to that, measured)."""
+    results: list[B | None] = [None] * len(items)
+    order = iter(range(len(items)))
+
+    async def take() -> None:
+        for n in order:  # shared: each task takes the next index
+            results[n] = await work(items[n])
+
+    await asyncio.gather(*(take() for _ in range(min(width, len(items)))))
+    return results  # type: ignore[return-value] - every slot is filled
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -62,7 +80,8 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self.batch = max(1, settings.worker_concurrency) * 4
+        self.batch = max(1, settings.worker_concurrency) * 16
+        self._expired_at: datetime | None = None
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter (half to all of the step), so retries of many
@@ -77,20 +96,17 @@ class Worker:
         """Do what is due now; returns how many intents and deliveries were handled."""
         now = self.clock()
         lease = now + timedelta(seconds=self.settings.worker_lease)
-        subscriptions.expire(conn, now)
+        if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+            subscriptions.expire(conn, now)  # a scan of every subscription: not every round
+            self._expired_at = now
         intents = subscriptions.claim_intents(conn, now, lease, self.batch)
         due = queue.claim(conn, now, lease, self.batch)
         if not intents and not due:
             return 0
         bodies = queue.payloads(conn, {d.payload for d in due})
-        limit = asyncio.Semaphore(max(1, self.settings.worker_concurrency))
-
-        async def bounded(work: Awaitable[T]) -> T:
-            async with limit:
-                return await work
-
-        verified = await asyncio.gather(*(bounded(self.verify(http, i)) for i in intents))
-        sent = await asyncio.gather(*(bounded(self.send(http, d, bodies[d.payload])) for d in due))
+        width = max(1, self.settings.worker_concurrency)
+        verified = await _each(intents, lambda i: self.verify(http, i), width)
+        sent = await _each(due, lambda d: self.send(http, d, bodies[d.payload]), width)
         done = self.clock()
         for intent, answer in zip(intents, verified, strict=True):
             if answer is True:
@@ -100,7 +116,7 @@ class Worker:
                 at = done + self.backoff(intent.attempts) if retry else None
                 subscriptions.not_confirmed(conn, intent, at)
         queue.record(conn, sent, done)
-        if due:
+        if due and len(due) < self.batch:  # the queue is drained for now
             queue.forget_unused_payloads(conn)
         return len(intents) + len(due)
 
