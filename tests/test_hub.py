@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -305,3 +305,24 @@ def test_without_the_built_in_hub_there_is_no_hub(make_app, serve):
     server = serve(make_app(hub=False))
     assert server.get("/hub").status_code == 404
     assert subscribe(server, "http://x.example/").status_code == 404
+
+
+def test_external_hubs_get_one_ping_per_changed_topic(make_app, serve, subscriber):
+    """§6: hub.mode=publish with hub.url=<topic>, for each topic the change touched."""
+    fake_hub = subscriber.callback("/publish")
+    server = serve(make_app(**HUB_SETTINGS, hub=False, hubs=fake_hub))
+    edit(server)
+    # A description edit changes these documents' bytes, and no calendar's.
+    expected = {
+        f"{BASE}/feeds/{name}.{fmt}"
+        for name in ("all", "community-groups")
+        for fmt in ("atom", "rss", "json")
+    } | {f"{BASE}/feeds/changes.atom"}
+    subscriber.wait_for(lambda: len(subscriber.deliveries("/publish")) >= 7)
+    pings = subscriber.deliveries("/publish")
+    forms = [dict(parse_qsl(p.body.decode())) for p in pings]
+    assert all(f["hub.mode"] == "publish" for f in forms)
+    assert all(p.headers["content-type"] == ["application/x-www-form-urlencoded"] for p in pings)
+    urls = [f["hub.url"] for f in forms]
+    assert len(urls) == len(set(urls))  # one ping per topic
+    assert set(urls) == expected

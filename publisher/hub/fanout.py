@@ -51,7 +51,8 @@ def queue_change(
     by_path = {pub.path: pub for pub in changed}
     hubs = settings.hub_urls
     items = []
-    for sub in subscriptions.active(conn, by_path, now):
+    # With the built-in hub off, it is not advertised, and its old subscribers get nothing.
+    for sub in subscriptions.active(conn, by_path, now) if settings.hub else ():
         pub = by_path[sub.topic]
         items.append(
             deliveries.Outgoing(
