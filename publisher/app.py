@@ -39,8 +39,6 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
     """
     settings = load_settings(config)
     app = Flask(__name__, static_folder=None)
-    # The only bodies taken are hub requests (small forms): refuse larger ones unread (413).
-    app.config["MAX_CONTENT_LENGTH"] = hub.MAX_REQUEST_BYTES
     publisher = Publisher(settings, clock)
     app.extensions["publisher"] = publisher
     app.extensions["publisher.served"] = documents.Served()

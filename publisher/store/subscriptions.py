@@ -105,6 +105,13 @@ def confirmed(conn: sqlite3.Connection, intent: Intent, now: datetime) -> None:
                     format_time(expires),
                 ),
             )
+            # §5.1: the renewal overrides the old state, so deliveries still queued are
+            # signed with the new secret.
+            conn.execute(
+                "UPDATE deliveries SET secret = ? WHERE subscription ="
+                " (SELECT id FROM subscriptions WHERE callback = ? AND topic = ?)",
+                (intent.secret, intent.callback, intent.topic),
+            )
         else:
             conn.execute(
                 "DELETE FROM subscriptions WHERE callback = ? AND topic = ?",
