@@ -128,3 +128,31 @@ def serve() -> Iterator:
 def server(make_app, serve) -> Server:
     """The bundled directory served over HTTP."""
     return serve(make_app())
+
+
+#: The hub tests' settings: the worker runs in the app on the test's clock, coalescing is
+#: off and retries wait on that clock, which tests move instead of sleeping.
+HUB_SETTINGS = {
+    "hub_allow_private_callbacks": True,
+    "hub_coalesce": 0,
+    "hub_backoff": 60.0,
+    "hub_backoff_max": 60.0,
+    "hub_lease_min": 60,
+    "worker_poll": 0.02,
+}
+
+
+@pytest.fixture
+def subscriber() -> Iterator:
+    """A real WebSub subscriber on 127.0.0.1 (tests/subscriber.py), stopped after the test."""
+    from tests.subscriber import Subscriber
+
+    found = Subscriber().start()
+    yield found
+    found.stop()
+
+
+@pytest.fixture
+def hub(make_app, serve) -> Server:
+    """The bundled directory served with its hub and worker on the test's clock."""
+    return serve(make_app(**HUB_SETTINGS))

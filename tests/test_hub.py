@@ -14,31 +14,12 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from publisher.store import subscriptions
+from tests.conftest import HUB_SETTINGS
 from tests.subscriber import Subscriber
 from tests.test_publication import edit_description
 
 BASE = "http://127.0.0.1:8000"
 TOPIC = "/feeds/community-groups.atom"
-HUB_SETTINGS = {
-    "hub_allow_private_callbacks": True,
-    "hub_coalesce": 0,
-    "hub_backoff": 60.0,
-    "hub_backoff_max": 60.0,
-    "hub_lease_min": 60,
-    "worker_poll": 0.02,
-}
-
-
-@pytest.fixture
-def subscriber():
-    found = Subscriber().start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture
-def hub(make_app, serve):
-    return serve(make_app(**HUB_SETTINGS))
 
 
 def subscribe(server, callback, topic=TOPIC, mode="subscribe", **extra):

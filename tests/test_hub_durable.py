@@ -31,9 +31,9 @@ from publisher.app import close_app
 from publisher.config import Settings
 from publisher.hub.worker import Worker
 from publisher.store.deliveries import Delivery, Outcome
-from tests.conftest import ROOT, Clock
+from tests.conftest import HUB_SETTINGS, ROOT, Clock
 from tests.subscriber import Subscriber
-from tests.test_hub import HUB_SETTINGS, subscribe, subscribed
+from tests.test_hub import subscribe, subscribed
 from tests.test_publication import edit_description
 from tests.test_serve import free_port
 
@@ -54,13 +54,6 @@ class CountingGate(threading.Event):
         with self._lock:
             self.held += 1
         return super().wait(timeout)
-
-
-@pytest.fixture
-def subscriber():
-    found = Subscriber().start()
-    yield found
-    found.stop()
 
 
 def edit(server, text: str) -> None:

@@ -42,26 +42,14 @@ import yaml
 from icalendar import Calendar
 
 from publisher.store import subscriptions
-from tests.subscriber import Received, Subscriber
-from tests.test_hub import BASE, HUB_SETTINGS, subscribe, subscribed
+from tests.subscriber import Received
+from tests.test_hub import BASE, subscribe, subscribed
 from tests.test_publication import edit_description
 
 CATEGORY = "community-groups"
 ATOM = f"/feeds/{CATEGORY}.atom"
 JSON_FEED = f"/feeds/{CATEGORY}.json"
 CALENDAR = f"/calendars/{CATEGORY}.ics"
-
-
-@pytest.fixture
-def subscriber():
-    found = Subscriber().start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture
-def hub(make_app, serve):
-    return serve(make_app(**HUB_SETTINGS))
 
 
 def edit_group(server, text: str = "A new description, for websub.rocks.") -> None:
