@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -307,3 +308,39 @@ def test_external_hubs_get_one_ping_per_changed_topic(make_app, serve, subscribe
     urls = [f["hub.url"] for f in forms]
     assert len(urls) == len(set(urls))  # one ping per topic
     assert set(urls) == expected
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_when_called(make_app, serve):
+    """The check is on the address connected to, not the name: 'localhost' passes the
+    request's check (it is a name), then resolves to 127.0.0.1 and is never called."""
+    found = Subscriber().start()
+    try:
+        port = found.url.rsplit(":", 1)[1]
+        server = serve(make_app(**{**HUB_SETTINGS, "hub_allow_private_callbacks": False}))
+        assert subscribe(server, f"http://localhost:{port}/callback").status_code == 202
+        conn = server.publisher.conn
+        found.wait_for(lambda: conn.execute("SELECT COUNT(*) FROM intents").fetchone()[0] == 0)
+        assert found.received == [] and subscribed(server) == []
+    finally:
+        found.stop()
+
+
+def test_a_subscriber_that_does_not_answer_in_time_is_a_failure(make_app, serve, clock):
+    gate = threading.Event()
+    slow = Subscriber().start()
+    try:
+        server = serve(make_app(**{**HUB_SETTINGS, "hub_timeout": 0.5}))
+        subscribe(server, slow.callback())
+        slow.wait_for(lambda: subscribed(server))
+        slow.gate = gate  # every POST now waits longer than the hub does
+        edit(server)
+        slow.wait_for(lambda: failures_recorded(server) == 1)
+        error = server.publisher.conn.execute("SELECT last_error FROM deliveries").fetchone()[0]
+        assert "Timeout" in error
+        gate.set()
+        slow.gate = None
+        clock.advance(minutes=2)
+        slow.wait_for(lambda: failures_recorded(server) == 0 and len(slow.deliveries()) >= 2)
+    finally:
+        gate.set()
+        slow.stop()

@@ -99,6 +99,19 @@ async def read_capped(response: aiohttp.ClientResponse) -> bytes:
 FAILURES: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError, OSError)
 
 
+def refused(exc: BaseException) -> bool:
+    """True when the failure is a refused address, however aiohttp wrapped it (a resolver's
+    error comes back inside a ClientConnectorError): that will not change on a retry."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, RefusedAddress):
+            return True
+        seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
+    return False
+
+
 def describe(exc: BaseException) -> str:
     """A short reason for the records, never with a secret (no headers, no bodies)."""
     return f"{type(exc).__name__}: {exc}"[:300]

@@ -140,10 +140,10 @@ class Worker:
             async with http.get(url, allow_redirects=False) as response:
                 body = await client.read_capped(response)
                 ok = 200 <= response.status < 300 and body == challenge.encode()
-        except client.RefusedAddress as exc:
-            log.info("Verification refused for %s: %s", intent.callback, exc)
-            return False
         except client.FAILURES as exc:
+            if client.refused(exc):
+                log.info("Verification refused for %s: not a public address", intent.callback)
+                return False
             log.info("Verification of %s failed: %s", intent.callback, client.describe(exc))
             return None
         log.info(
