@@ -30,11 +30,14 @@ def touched(
     nobody can have subscribed to a topic that was never published."""
     if not previous:
         return []
-    return [
+    found = [
         pub
-        for path, pub in sorted(current.items())
-        if pub.is_topic and (path not in previous or previous[path].etag != pub.etag)
+        for path, pub in current.items()
+        if previous.get(path) is not pub  # reused documents are the very same objects
+        and pub.is_topic
+        and (path not in previous or previous[path].etag != pub.etag)
     ]
+    return sorted(found, key=lambda pub: pub.path)
 
 
 def queue_change(
