@@ -20,11 +20,12 @@ from markupsafe import Markup
 
 from publisher import calendars
 from publisher.directory.model import Directory
-from publisher.render import changes, html, jsonfeed, opml, xml_feeds
+from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
     HTML_TYPE,
     OPML_TYPE,
+    Feed,
     Item,
     Site,
     feeds_of,
@@ -37,6 +38,10 @@ FEED_RENDERERS = {"atom": xml_feeds.atom, "rss": xml_feeds.rss, "json": jsonfeed
 NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
 STATIC = html.TEMPLATES / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+EMBED_SCRIPT = html.TEMPLATES / "embed" / "v1.js"
+JSON_TYPE = "application/json; charset=utf-8"
+#: Meetings the embedded "next meetings" list shows.
+EMBED_MEETINGS = 10
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,16 @@ class Publication:
 
     @property
     def is_feed(self) -> bool:
-        """Feeds, the OPML and calendars: read by other sites' scripts (CORS) and apps."""
-        return self.path.startswith(("/feeds", "/calendars"))
+        """Feeds, the OPML, calendars and the embed's script and data: read by other sites'
+        scripts (CORS) and by apps."""
+        return self.path.startswith(("/feeds", "/calendars")) or (
+            self.path.startswith("/embed/") and not self.content_type.startswith("text/html")
+        )
+
+    @property
+    def frameable(self) -> bool:
+        """Embed pages: any site may show them in a frame; no other page may be framed."""
+        return self.path.startswith("/embed/") and self.content_type.startswith("text/html")
 
 
 @dataclass
@@ -168,6 +181,17 @@ def specs(
     # <link rel="alternate"> of each feed, made once, not on each of 10,000 pages.
     alternates = {f.key: html.fragment("_alternates.html", feed=f, site=site) for f in feeds}
     common = {"site": site}
+
+    def embed_of(feed: Feed) -> Embed:
+        assert feed.category is not None
+        name = feed.category.name
+        return Embed(
+            f"the groups in {name}",
+            f"category:{feed.key}",
+            f"/embed/{feed.key}",
+            f"{name} – {site.title}",
+        )
+
     soon = cal.soon
     meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
 
@@ -199,6 +223,7 @@ def specs(
                     entries=entries(m),
                     alternates=alternates[f.key],
                     calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
+                    embed=embed_of(f),
                     **common,
                 ),
                 feed.updated,
@@ -254,6 +279,7 @@ def specs(
                     site, f"groups/{i.group.slug}", i.group.name, bool(i.group.meetings)
                 ),
                 next_meetings=[(i.group, o) for o in m],
+                embed=embed_of(f),
                 **common,
             ),
             item.entry.updated,
@@ -262,6 +288,7 @@ def specs(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
         yield Spec(path, content_type, key, render, changed)
+    yield from _embeds(directory, feeds, soon, site, listing, history, common)
     if site.url("/hub") in site.hubs:
         yield Spec(
             "/hub",
@@ -291,6 +318,72 @@ def specs(
             _key(data),
             lambda d=data: d,
             history.created,
+        )
+
+
+class Embed(NamedTuple):
+    """What a page's "Embed this" section offers: the script target and the frame."""
+
+    what: str
+    target: str
+    frame: str
+    title: str
+
+
+def _embeds(
+    directory: Directory,
+    feeds: list[Feed],
+    soon: calendars.Upcoming,
+    site: Site,
+    listing: str,
+    history: History,
+    common: Mapping[str, object],
+) -> Iterator[Spec]:
+    """The embed script, the next meetings as JSON, and the iframe pages: /embed/all,
+    /embed/<category> and /embed/meetings (these may be framed by any site)."""
+    script = EMBED_SCRIPT.read_bytes()
+    yield Spec("/embed/v1.js", STATIC_TYPES[".js"], _key(script), lambda: script, history.created)
+    upcoming = soon.next(EMBED_MEETINGS)
+    groups = {g.slug: g for g in directory.groups if g.slug in soon.by_group}
+    chosen = [(groups[slug], o) for slug, o in upcoming]
+    key = _key(listing, "meetings", upcoming)
+    yield Spec(
+        embed.MEETINGS_PATH,
+        JSON_TYPE,
+        key,
+        lambda: embed.meetings_json(chosen, site),
+        history.newest(),
+    )
+    yield Spec(
+        "/embed/meetings",
+        HTML_TYPE,
+        _key(key, "page"),
+        lambda: html.page(
+            "embed.html",
+            heading="Next meetings",
+            next_meetings=chosen,
+            page="/",
+            what="all the groups",
+            **common,
+        ),
+        history.newest(),
+    )
+    for feed in feeds:
+        category = feed.category
+        members = category.groups if category else directory.groups
+        yield Spec(
+            f"/embed/{feed.key}",
+            HTML_TYPE,
+            _key(listing, feed.key, history.last_change_id, "embed"),
+            lambda f=feed, m=members: html.page(
+                "embed.html",
+                heading=f.category.name if f.category else site.title,
+                groups=m,
+                page=f.page_path,
+                what="these groups" if f.category else "all the groups",
+                **common,
+            ),
+            feed.updated,
         )
 
 

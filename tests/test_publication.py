@@ -49,6 +49,8 @@ def test_a_one_field_edit_re_renders_only_what_shows_that_group(data_dir, databa
         "/",
         "/groups/oor-mad-history/",
         "/calendars/groups/oor-mad-history.ics",  # its description may mention the group
+        "/embed/all",
+        "/embed/community-groups",
         "/categories/community-groups/",
         "/feeds/community-groups.atom",
         "/feeds/community-groups.rss",

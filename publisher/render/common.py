@@ -53,6 +53,8 @@ class Item(NamedTuple):
     group: Group
     category: Category
     entry: Entry
+    #: Place in the directory's order, which feeds (ordered by change) do not keep.
+    position: int = 0
 
     @property
     def page_path(self) -> str:
@@ -96,7 +98,10 @@ def category_path(slug: str) -> str:
 def items_of(directory: Directory, history: History) -> list[Item]:
     """Present groups joined with their history entry, in directory order."""
     active = history.active()
-    return [Item(g, c, active[g.slug]) for c in directory.categories for g in c.groups]
+    return [
+        Item(g, c, active[g.slug], n)
+        for n, (c, g) in enumerate((c, g) for c in directory.categories for g in c.groups)
+    ]
 
 
 def newest_first(

@@ -31,6 +31,7 @@ def _item(item: Item, site: Site) -> dict[str, Any]:
         "category": item.category.slug,
         "slug": group.slug,
         "flags": list(group.flags),
+        "position": item.position,
     }
     return out
 
@@ -48,5 +49,6 @@ def render(feed: Feed, site: Site) -> bytes:
     }
     if site.hubs:
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in site.hubs]
+    doc["_publisher"] = {"site": site.title}  # for embeds: "See these groups on ..."
     doc["items"] = [_item(item, site) for item in feed.items]
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()

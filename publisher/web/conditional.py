@@ -14,8 +14,10 @@ from publisher.publication import Publication
 
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+#: Embed pages: the same, but any site may frame them.
+EMBED_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ def prepare(pub: Publication, max_age: int, hubs: tuple[str, ...] = (), base: st
     if pub.is_feed:
         shared.append(("Access-Control-Allow-Origin", "*"))
         shared.append(("Access-Control-Expose-Headers", "ETag, Last-Modified, Link"))
-    if pub.content_type.startswith("text/html"):
+    if pub.frameable:
+        shared.append(("Content-Security-Policy", EMBED_CSP))
+    elif pub.content_type.startswith("text/html"):
         shared.append(("Content-Security-Policy", CSP))
         shared.append(("X-Frame-Options", "DENY"))
     if pub.location:
