@@ -374,7 +374,13 @@ def _embeds(
         yield Spec(
             f"/embed/{feed.key}",
             HTML_TYPE,
-            _key(listing, feed.key, history.last_change_id, "embed"),
+            # As the feeds: a category's page changes only with its own groups.
+            _key(
+                listing,
+                feed.key,
+                history.last_change_id if category is None else feed.updated,
+                "embed",
+            ),
             lambda f=feed, m=members: html.page(
                 "embed.html",
                 heading=f.category.name if f.category else site.title,
