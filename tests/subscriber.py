@@ -21,6 +21,7 @@ class Received:
     method: str
     path: str
     query: dict[str, str]
+    target: str  # the request target exactly as sent (path and query, not decoded)
     headers: dict[str, list[str]]
     body: bytes
 
@@ -77,7 +78,7 @@ class Subscriber:
                 headers: dict[str, list[str]] = {}
                 for name, value in self.headers.items():
                     headers.setdefault(name.lower(), []).append(value)
-                item = Received(self.command, parts.path, query, headers, body)
+                item = Received(self.command, parts.path, query, self.path, headers, body)
                 with owner._changed:
                     owner.received.append(item)
                     owner._changed.notify_all()

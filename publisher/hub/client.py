@@ -20,6 +20,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
@@ -56,8 +57,20 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
+def as_given(url: str) -> yarl.URL:
+    """The URL exactly as the subscriber gave it: yarl would otherwise re-encode its
+    query (%2F to /, %7E to ~), and a callback may depend on its exact bytes (§5.3)."""
+    return yarl.URL(url, encoded=True)
+
+
+def host_of(url: str) -> str:
+    """The host of a URL, for logs: callback paths and queries may carry tokens."""
+    return urlsplit(url).hostname or "?"
+
+
 def check_literal(url: str, allow_private: bool) -> None:
-    """aiohttp connects to an IP literal without asking the resolver: check it here."""
+    """aiohttp connects to an IP literal without asking the resolver: check it here, as
+    yarl reads the host (it turns '１２７.０.０.１' into 127.0.0.1)."""
     if allow_private:
         return
     netloc = url.split("/", 3)[2] if url.count("/") >= 2 else ""
@@ -67,10 +80,10 @@ def check_literal(url: str, allow_private: bool) -> None:
 
 @lru_cache(maxsize=4096)
 def _literal_refused(netloc: str) -> bool:
-    """True when the URL's host is a non-public IP literal (a name is the resolver's to
-    check). Cached: a fan-out calls the same few hosts thousands of times."""
-    host = (urlsplit(f"//{netloc}").hostname or "").strip("[]")
+    """True when the URL's host, as it will be dialled, is a non-public IP literal (a name
+    is the resolver's to check). Cached: a fan-out calls the same hosts thousands of times."""
     try:
+        host = (yarl.URL(f"http://{netloc}/").host or "").strip("[]")
         return non_public(host)
     except ValueError:
         return False

@@ -8,11 +8,17 @@ serve), with a reason that names the parameter.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 MAX_CALLBACK = 2000
+#: A host as DNS or an IP literal writes it: labels of letters, digits and hyphens, or an
+#: IPv6 literal (urlsplit gives it without brackets).
+_HOST = re.compile(
+    r"^(?:(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?|[0-9a-f:.]+)$"
+)
 MAX_SECRET_BYTES = 200  # §5.1: "MUST be less than 200 bytes in length"
 MODES = ("subscribe", "unsubscribe")
 
@@ -42,13 +48,24 @@ class Leases:
     maximum: int
 
 
+#: NAT64's well-known prefix (RFC 6052): 64:ff9b::a00:1 reaches 10.0.0.1.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def non_public(address: str) -> bool:
     """True for loopback, private, link-local, multicast, reserved and unspecified
-    addresses: a hub must not be turned into a way to reach a network it sits in."""
+    addresses, also when written inside an IPv6 address (IPv4-mapped, IPv4-compatible,
+    6to4, Teredo, NAT64): a hub must not be a way into the network it sits in."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is None and (ip in NAT64 or int(ip) >> 32 == 0 or int(ip) >> 32 == 0xFFFF):
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)  # NAT64, ::a.b.c.d, ::ffff:0:..
+        if inner is not None and non_public(str(inner)):
+            return True
+        if ip.is_site_local:
+            return True
+    return not ip.is_global or ip.is_multicast or ip.is_reserved
 
 
 def _split(url: str) -> SplitResult | None:
@@ -93,6 +110,11 @@ def parse(
         raise HubRequestError(400, "hub.callback must be an http:// or https:// URL.")
     if parts.fragment or any(c.isspace() for c in callback):
         raise HubRequestError(400, "hub.callback must not contain spaces or a #fragment.")
+    if not parts.hostname.isascii() or not _HOST.match(parts.hostname):
+        # yarl would turn '１２７.０.０.１' into 127.0.0.1 behind the literal check below.
+        raise HubRequestError(
+            400, "hub.callback must have a plain ASCII host name (IDNA-encode it: xn--...)."
+        )
     literal = _ip_literal(parts.hostname)
     if literal is not None and non_public(literal) and not allow_private:
         raise HubRequestError(

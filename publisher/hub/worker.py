@@ -80,33 +80,35 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self.batch = max(1, settings.worker_concurrency) * 16
+        width = max(1, settings.worker_concurrency)
+        waves = int(settings.worker_lease // (2 * max(settings.hub_timeout, 0.001)))
+        self.batch = width * min(16, max(1, waves))
         self._expired_at: datetime | None = None
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter (half to all of the step), so retries of many
         deliveries to one subscriber do not arrive together."""
         s = self.settings
-        step = min(s.hub_backoff * 2 ** max(attempts - 1, 0), s.hub_backoff_max)
+        step = min(s.hub_backoff * 2 ** min(max(attempts - 1, 0), 40), s.hub_backoff_max)
         return timedelta(seconds=step * (0.5 + self.rng.random() / 2))
 
     # -- one round ---------------------------------------------------------------------
 
     async def round(self, conn: sqlite3.Connection, http: aiohttp.ClientSession) -> int:
-        """Do what is due now; returns how many intents and deliveries were handled."""
+        """Do what is due now; returns how many intents and deliveries were handled.
+
+        Intents first, and recorded before any delivery is claimed: a renewal's new secret
+        then signs the deliveries of this round. Each claim is small enough to be sent
+        well within its lease (WORKER_LEASE over twice HUB_TIMEOUT waves of
+        WORKER_CONCURRENCY), so no other worker can take it over while it is in flight."""
         now = self.clock()
         lease = now + timedelta(seconds=self.settings.worker_lease)
         if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
             subscriptions.expire(conn, now)  # a scan of every subscription: not every round
             self._expired_at = now
-        intents = subscriptions.claim_intents(conn, now, lease, self.batch)
-        due = queue.claim(conn, now, lease, self.batch)
-        if not intents and not due:
-            return 0
-        bodies = queue.payloads(conn, {d.payload for d in due})
         width = max(1, self.settings.worker_concurrency)
+        intents = subscriptions.claim_intents(conn, now, lease, width)
         verified = await _each(intents, lambda i: self.verify(http, i), width)
-        sent = await _each(due, lambda d: self.send(http, d, bodies[d.payload]), width)
         done = self.clock()
         for intent, answer in zip(intents, verified, strict=True):
             if answer is True:
@@ -115,9 +117,16 @@ class Worker:
                 retry = answer is None and intent.attempts < VERIFY_ATTEMPTS
                 at = done + self.backoff(intent.attempts) if retry else None
                 subscriptions.not_confirmed(conn, intent, at)
-        queue.record(conn, sent, done)
-        if due and len(due) < self.batch:  # the queue is drained for now
-            queue.forget_unused_payloads(conn)
+        now = self.clock()
+        due = queue.claim(
+            conn, now, now + timedelta(seconds=self.settings.worker_lease), self.batch
+        )
+        if due:
+            bodies = queue.payloads(conn, {d.payload for d in due})
+            sent = await _each(due, lambda d: self.send(http, d, bodies.get(d.payload)), width)
+            queue.record(conn, sent, self.clock())
+            if len(due) < self.batch:  # the queue is drained for now
+                queue.forget_unused_payloads(conn)
         return len(intents) + len(due)
 
     async def verify(
@@ -135,38 +144,46 @@ class Worker:
             params["hub.lease_seconds"] = str(intent.lease_seconds)
         url = verification_url(intent.callback, params)
         allow = self.settings.hub_allow_private_callbacks
+        where = client.host_of(intent.callback)
         try:
             client.check_literal(url, allow)
-            async with http.get(url, allow_redirects=False) as response:
+            async with http.get(client.as_given(url), allow_redirects=False) as response:
                 body = await client.read_capped(response)
                 ok = 200 <= response.status < 300 and body == challenge.encode()
         except client.FAILURES as exc:
             if client.refused(exc):
-                log.info("Verification refused for %s: not a public address", intent.callback)
+                log.info("Verification refused for a callback on %s: not public", where)
                 return False
-            log.info("Verification of %s failed: %s", intent.callback, client.describe(exc))
+            log.info("Verification of a callback on %s failed: %s", where, client.describe(exc))
             return None
+        except Exception as exc:  # a callback aiohttp cannot call at all: not a retry
+            log.info("Verification of a callback on %s impossible: %s", where, client.describe(exc))
+            return False
         log.info(
-            "%s of %s to %s %s",
+            "%s of a callback on %s to %s %s",
             intent.mode.capitalize(),
-            intent.callback,
+            where,
             intent.topic,
             "confirmed" if ok else "not confirmed",
         )
         return ok
 
     async def send(
-        self, http: aiohttp.ClientSession, d: queue.Delivery, payload: tuple[str, bytes]
+        self, http: aiohttp.ClientSession, d: queue.Delivery, payload: tuple[str, bytes] | None
     ) -> queue.Outcome:
         """POST the payload; any 2xx is success, 410 ends the subscription, the rest
-        (redirects and timeouts included) is retried until HUB_RETRY_FOR has passed."""
+        (redirects and timeouts included) is retried until HUB_RETRY_FOR has passed. A URL
+        that cannot be called at all is given up at once."""
+        if payload is None:  # replaced and dropped meanwhile: the newer version follows
+            return queue.Outcome(d, ok=False, error="payload replaced", retry_at=self.clock())
         content_type, body = payload
         headers = CIMultiDict([("Content-Type", content_type), *d.headers])
         if d.secret:
             headers["X-Hub-Signature"] = signature(d.secret, body)
         try:
             client.check_literal(d.url, self.settings.hub_allow_private_callbacks)
-            async with http.post(d.url, data=body, headers=headers, allow_redirects=False) as r:
+            target = client.as_given(d.url)
+            async with http.post(target, data=body, headers=headers, allow_redirects=False) as r:
                 status = r.status
             if 200 <= status < 300:
                 return queue.Outcome(d, ok=True)
@@ -175,9 +192,13 @@ class Worker:
             error = f"HTTP {status}"
         except client.FAILURES as exc:
             error = client.describe(exc)
+        except Exception as exc:  # e.g. a host aiohttp cannot encode: retrying cannot help
+            error = client.describe(exc)
+            log.warning("Gave up delivering %s to %s: %s", d.key, client.host_of(d.url), error)
+            return queue.Outcome(d, ok=False, error=error)
         now = self.clock()
         if now - d.created >= timedelta(seconds=self.settings.hub_retry_for):
-            log.warning("Gave up delivering %s to %s: %s", d.key, d.url, error)
+            log.warning("Gave up delivering %s to %s: %s", d.key, client.host_of(d.url), error)
             return queue.Outcome(d, ok=False, error=error)
         return queue.Outcome(d, ok=False, error=error, retry_at=now + self.backoff(d.attempts))
 

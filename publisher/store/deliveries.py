@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.store.history import format_time, parse_time
@@ -31,7 +32,7 @@ class Outgoing:
     content_type: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
     subscription: int | None = None
 
 
@@ -44,11 +45,12 @@ class Delivery:
     url: str
     payload: str
     headers: tuple[tuple[str, str], ...]
-    secret: str | None
+    secret: str | None = field(repr=False)
     subscription: int | None
     version: int
     attempts: int
     created: datetime
+    claim: str = field(default="", repr=False)
 
 
 def payload_hash(content_type: str, body: bytes) -> str:
@@ -58,8 +60,10 @@ def payload_hash(content_type: str, body: bytes) -> str:
 def enqueue(conn: sqlite3.Connection, items: Iterable[Outgoing], due: datetime) -> int:
     """Add or replace deliveries (inside the caller's transaction); returns how many.
 
-    A replaced row starts afresh: new payload, ``version`` + 1, no attempts, due at ``due``.
-    A send of the old version still in flight then neither deletes nor retries it."""
+    A replaced row gets the new payload and ``version`` + 1, so a send of the old version
+    still in flight neither deletes nor retries it. It keeps its first time and attempts,
+    and a retry's later due time: a subscriber failing for a day is given up even if its
+    topic keeps changing, and is not called at every change meanwhile."""
     hashes: dict[tuple[str, int], str] = {}
     payloads = []
     rows = []
@@ -91,7 +95,8 @@ def enqueue(conn: sqlite3.Connection, items: Iterable[Outgoing], due: datetime) 
         " ON CONFLICT (key) DO UPDATE SET url = excluded.url, payload = excluded.payload,"
         " headers = excluded.headers, secret = excluded.secret,"
         " subscription = excluded.subscription, version = deliveries.version + 1,"
-        " created = excluded.created, due = excluded.due, attempts = 0, last_error = NULL",
+        " due = CASE WHEN deliveries.attempts > 0 AND deliveries.due > excluded.due"
+        " THEN deliveries.due ELSE excluded.due END",
         rows,
     )
     return len(rows)
@@ -99,6 +104,7 @@ def enqueue(conn: sqlite3.Connection, items: Iterable[Outgoing], due: datetime) 
 
 def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(
+        claim=row["claim"],
         id=row["id"],
         key=row["key"],
         url=row["url"],
@@ -113,15 +119,16 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 
 def claim(conn: sqlite3.Connection, now: datetime, until: datetime, limit: int) -> list[Delivery]:
-    """Take up to ``limit`` due deliveries nobody holds, holding them until ``until``."""
+    """Take up to ``limit`` due deliveries nobody holds, holding them until ``until``, under
+    a fresh claim token that ``record`` must match."""
     stamp = format_time(now)
     with transaction(conn):
         rows = conn.execute(
-            "UPDATE deliveries SET claimed_until = ?, attempts = attempts + 1"
+            "UPDATE deliveries SET claimed_until = ?, claim = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM deliveries WHERE due <= ?"
             " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due LIMIT ?)"
             " RETURNING *",
-            (format_time(until), stamp, stamp, limit),
+            (format_time(until), secrets.token_hex(8), stamp, stamp, limit),
         ).fetchall()
     return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
@@ -151,27 +158,29 @@ class Outcome:
 def record(conn: sqlite3.Connection, outcomes: Iterable[Outcome], now: datetime) -> None:
     """Write what happened to a batch of sends, in one transaction.
 
-    A row whose version moved on while it was in flight is left for its newer payload
-    (only its claim is released); 410 ends the subscription (and so its deliveries)."""
+    Only rows still held under the send's claim token are touched: a row given to another
+    worker after a lapsed lease, or gone and its id reused, is left alone. A row whose
+    version moved on while in flight is kept for its newer payload (its claim released);
+    410 ends the subscription (and so its deliveries)."""
     stamp = format_time(now)
     done, retry, give_up, gone, release = [], [], [], [], []
     for o in outcomes:
         d = o.delivery
         if o.ok:
-            done.append((d.id, d.version))
+            done.append((d.id, d.version, d.claim))
         elif o.gone and d.subscription is not None:
-            gone.append((d.subscription,))
+            gone.append((d.subscription, d.url, d.id, d.claim))
         elif o.retry_at is not None:
-            retry.append((format_time(o.retry_at), o.error, d.id, d.version))
+            retry.append((format_time(o.retry_at), o.error, d.id, d.version, d.claim))
         else:
             give_up.append((d.key, d.url, d.attempts, format_time(d.created), stamp, o.error))
-            done.append((d.id, d.version))
-        release.append((d.id, d.version))
+            done.append((d.id, d.version, d.claim))
+        release.append((d.id, d.claim))
     with transaction(conn):
-        conn.executemany("DELETE FROM deliveries WHERE id = ? AND version = ?", done)
+        conn.executemany("DELETE FROM deliveries WHERE id = ? AND version = ? AND claim = ?", done)
         conn.executemany(
-            "UPDATE deliveries SET due = ?, last_error = ?, claimed_until = NULL"
-            " WHERE id = ? AND version = ?",
+            "UPDATE deliveries SET due = ?, last_error = ?, claimed_until = NULL, claim = NULL"
+            " WHERE id = ? AND version = ? AND claim = ?",
             retry,
         )
         conn.executemany(
@@ -179,9 +188,14 @@ def record(conn: sqlite3.Connection, outcomes: Iterable[Outcome], now: datetime)
             " VALUES (?, ?, ?, ?, ?, ?)",
             give_up,
         )
-        conn.executemany("DELETE FROM subscriptions WHERE id = ?", gone)
         conn.executemany(
-            "UPDATE deliveries SET claimed_until = NULL WHERE id = ? AND version != ?", release
+            "DELETE FROM subscriptions WHERE id = ? AND callback = ?"
+            " AND EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND claim = ?)",
+            gone,
+        )
+        conn.executemany(
+            "UPDATE deliveries SET claimed_until = NULL, claim = NULL WHERE id = ? AND claim = ?",
+            release,
         )
 
 

@@ -145,6 +145,12 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT NOT NULL
     );
     """,
+    """
+    -- A fresh token per claim: a worker records only the rows it still holds, since ids
+    -- are reused once a row is gone and a lease may have run out meanwhile.
+    ALTER TABLE deliveries ADD COLUMN claim TEXT;
+    ALTER TABLE intents ADD COLUMN claim TEXT
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

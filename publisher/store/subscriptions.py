@@ -10,9 +10,10 @@ to the worker.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -21,7 +22,12 @@ from publisher.store.transaction import transaction
 
 
 class TooManyPending(Exception):
-    """The callback's host has HUB_MAX_PENDING_PER_HOST requests waiting already."""
+    """The callback's host has HUB_MAX_PENDING_PER_HOST requests waiting already, or all
+    hosts together have MAX_PENDING."""
+
+
+#: Requests awaiting verification from all hosts together: hosts are cheap to vary.
+MAX_PENDING = 1000
 
 
 @dataclass(frozen=True)
@@ -30,9 +36,10 @@ class Intent:
     mode: str
     callback: str
     topic: str
-    secret: str | None
+    secret: str | None = field(repr=False)
     lease_seconds: int
     attempts: int
+    claim: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Subscription:
     id: int
     callback: str
     topic: str
-    secret: str | None
+    secret: str | None = field(repr=False)
     expires: datetime
 
 
@@ -59,7 +66,8 @@ def add_intent(
     stamp = format_time(now)
     with transaction(conn):
         (pending,) = conn.execute("SELECT COUNT(*) FROM intents WHERE host = ?", (host,)).fetchone()
-        if pending >= max_pending_per_host:
+        (everyone,) = conn.execute("SELECT COUNT(*) FROM intents").fetchone()
+        if pending >= max_pending_per_host or everyone >= MAX_PENDING:
             raise TooManyPending(host)
         conn.execute(
             "INSERT INTO intents (mode, callback, host, topic, secret, lease_seconds, created, due)"
@@ -74,18 +82,24 @@ def claim_intents(
     stamp = format_time(now)
     with transaction(conn):
         rows = conn.execute(
-            "UPDATE intents SET claimed_until = ?, attempts = attempts + 1"
+            "UPDATE intents SET claimed_until = ?, claim = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM intents WHERE due <= ?"
             " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due, id LIMIT ?)"
-            " RETURNING id, mode, callback, topic, secret, lease_seconds, attempts",
-            (format_time(until), stamp, stamp, limit),
+            " RETURNING id, mode, callback, topic, secret, lease_seconds, attempts, claim",
+            (format_time(until), secrets.token_hex(8), stamp, stamp, limit),
         ).fetchall()
     return sorted((Intent(*r) for r in rows), key=lambda i: i.id)
 
 
 def confirmed(conn: sqlite3.Connection, intent: Intent, now: datetime) -> None:
-    """The subscriber confirmed: subscribe (or renew) or unsubscribe, and drop the intent."""
+    """The subscriber confirmed: subscribe (or renew) or unsubscribe, and drop the intent
+    (unless another worker holds it now, after this one's lease ran out)."""
     with transaction(conn):
+        held = conn.execute(
+            "DELETE FROM intents WHERE id = ? AND claim = ?", (intent.id, intent.claim)
+        ).rowcount
+        if not held:
+            return
         if intent.mode == "subscribe":
             expires = now + timedelta(seconds=intent.lease_seconds)
             conn.execute(
@@ -106,29 +120,33 @@ def confirmed(conn: sqlite3.Connection, intent: Intent, now: datetime) -> None:
                 ),
             )
             # §5.1: the renewal overrides the old state, so deliveries still queued are
-            # signed with the new secret.
+            # signed with the new secret; a new version, so a send in flight with the old
+            # one does not count as their delivery.
             conn.execute(
-                "UPDATE deliveries SET secret = ? WHERE subscription ="
-                " (SELECT id FROM subscriptions WHERE callback = ? AND topic = ?)",
-                (intent.secret, intent.callback, intent.topic),
+                "UPDATE deliveries SET secret = ?, version = version + 1 WHERE subscription ="
+                " (SELECT id FROM subscriptions WHERE callback = ? AND topic = ?)"
+                " AND secret IS NOT ?",
+                (intent.secret, intent.callback, intent.topic, intent.secret),
             )
         else:
             conn.execute(
                 "DELETE FROM subscriptions WHERE callback = ? AND topic = ?",
                 (intent.callback, intent.topic),
             )
-        conn.execute("DELETE FROM intents WHERE id = ?", (intent.id,))
 
 
 def not_confirmed(conn: sqlite3.Connection, intent: Intent, retry_at: datetime | None) -> None:
     """The subscriber said no (or never answered): retry at ``retry_at``, or forget it."""
     with transaction(conn):
         if retry_at is None:
-            conn.execute("DELETE FROM intents WHERE id = ?", (intent.id,))
+            conn.execute(
+                "DELETE FROM intents WHERE id = ? AND claim = ?", (intent.id, intent.claim)
+            )
         else:
             conn.execute(
-                "UPDATE intents SET due = ?, claimed_until = NULL WHERE id = ?",
-                (format_time(retry_at), intent.id),
+                "UPDATE intents SET due = ?, claimed_until = NULL, claim = NULL"
+                " WHERE id = ? AND claim = ?",
+                (format_time(retry_at), intent.id, intent.claim),
             )
 
 

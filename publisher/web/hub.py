@@ -8,6 +8,7 @@ the parameter otherwise. Nothing here calls out to the network.
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
@@ -21,6 +22,12 @@ bp = Blueprint("hub", __name__)
 
 #: Larger requests are refused before they are read (a subscription request is small).
 MAX_REQUEST_BYTES = 8192
+
+
+def _busy() -> Response:
+    answer = _reject(503, "The hub is busy; send the request again in a minute.")
+    answer.headers["Retry-After"] = "60"
+    return answer
 
 
 def _reject(status: int, reason: str) -> Response:
@@ -58,7 +65,10 @@ def hub_request() -> Response:
         wanted = parse(form, settings.base, topics, leases, settings.hub_allow_private_callbacks)
     except HubRequestError as exc:
         return _reject(exc.status, exc.reason)
-    conn = connect(settings.database)
+    try:
+        conn = connect(settings.database)
+    except sqlite3.OperationalError:  # the database is busy for longer than its timeout
+        return _busy()
     try:
         subscriptions.add_intent(
             conn,
@@ -72,6 +82,8 @@ def hub_request() -> Response:
         )
     except subscriptions.TooManyPending:
         return _reject(429, "Too many requests from this callback's host await verification.")
+    except sqlite3.OperationalError:
+        return _busy()
     finally:
         conn.close()
     publisher.wake.set()
