@@ -4,9 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Mozilla ical.js for the calendar tests, pinned by tests/js/package-lock.json (needs node).
+# Mozilla ical.js for the calendar tests and axe-core for the browser tests, pinned by
+# tests/js/package-lock.json (needs node).
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed-stamp
+# Headless Chromium for the browser tests, from Debian's packages: Playwright drives it
+# (tests/browser.py); Playwright's own browser download is not used.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: serve test lint bench clean
 
@@ -20,6 +24,16 @@ $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
 	npm ci --prefix $(JS) --no-audit --no-fund
 	touch $(JS_STAMP)
 
+# Installed only when missing, which takes root (CI runs as root).
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "The browser tests need Debian's chromium at $(CHROMIUM)." >&2; \
+		echo "Install it as root: apt-get install chromium" >&2; \
+		exit 1; \
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 serve: $(STAMP)
 	$(BIN)/publisher serve
 
@@ -27,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check publisher tests bench
 	$(BIN)/ruff format --check publisher tests bench
 
-test: lint $(JS_STAMP)
+test: lint $(JS_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: $(STAMP)

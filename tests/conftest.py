@@ -156,3 +156,89 @@ def subscriber() -> Iterator:
 def hub(make_app, serve) -> Server:
     """The bundled directory served with its hub and worker on the test's clock."""
     return serve(make_app(**HUB_SETTINGS))
+
+
+# Real-browser tests ----------------------------------------------------------------------
+# pytest-playwright provides `playwright`, `browser` (both session-scoped: one Chromium for
+# the whole run, closed at its end), and `new_context`, `context` and `page` (per test, closed
+# after it). These fixtures point it at Debian's chromium and add what the browser tests share.
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list) -> None:
+    """Browser tests run last, in their own order. Playwright's sync API, once started, leaves
+    the main thread's asyncio loop marked as running until its session fixture stops it at
+    the end of the run, so a later test calling asyncio.run() there would fail."""
+    items[:] = sorted(items, key=lambda item: "playwright" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """pytest-playwright's launch arguments, with Debian's chromium and no outside look-ups."""
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"The browser tests need Debian's chromium at {CHROMIUM}: run `make test` as root, "
+            "or apt-get install chromium",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def axe_context(new_context):  # noqa: ANN001, ANN201
+    """Factory: a browser context (closed after the test) that bypasses the pages' CSP, so
+    axe-core can be injected (tests.browser.axe_problems). Keyword arguments go to
+    ``browser.new_context``: ``viewport``, ``color_scheme``, ``reduced_motion``..."""
+
+    def make(**kwargs: object):  # noqa: ANN202
+        return new_context(bypass_csp=True, **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def _a11y_context(browser):  # noqa: ANN001, ANN202
+    """One CSP-bypassing context for a module's tests, closed after them: a new page costs a
+    new renderer process, so the tests of a module share one (a11y_page)."""
+    context = browser.new_context(bypass_csp=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def a11y_page(_a11y_context):  # noqa: ANN001, ANN201
+    """A page that bypasses CSP (for axe), shared by the tests of a module and reset for each:
+    about:blank, 1280x800, light, no reduced motion. Set what the test needs with
+    ``set_viewport_size`` and ``emulate_media``; for options only a new context takes, use
+    ``axe_context``."""
+    pages = _a11y_context.pages
+    page = pages[0] if pages else _a11y_context.new_page()
+    page.goto("about:blank")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.emulate_media(color_scheme="light", reduced_motion="no-preference")
+    return page
+
+
+@pytest.fixture
+def meetings_dir(tmp_path: Path) -> Path:
+    """A copy of examples/meetings, the fictional directory whose groups have meetings."""
+    folder = tmp_path / "meetings"
+    shutil.copytree(ROOT / "examples" / "meetings", folder)
+    return folder
+
+
+@pytest.fixture
+def meetings_server(make_app, serve, meetings_dir: Path) -> Server:
+    """examples/meetings served over HTTP, on the test's clock."""
+    return serve(make_app(data=str(meetings_dir)))
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """The git-ignored folder for screenshots a reviewer can look at."""
+    from tests.browser import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
