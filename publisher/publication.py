@@ -370,7 +370,9 @@ def _embeds(
     )
     for feed in feeds:
         category = feed.category
-        members = category.groups if category else directory.groups
+        # The groups the script embed shows too: the feed's (at most FEED_MAX_ENTRIES, the
+        # most recently changed), in directory order. A page of 10,000 would help no one.
+        members = [i.group for i in sorted(feed.items, key=lambda i: i.position)]
         yield Spec(
             f"/embed/{feed.key}",
             HTML_TYPE,
