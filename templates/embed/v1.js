@@ -15,7 +15,7 @@
     "li:first-child{border-top:0}" +
     "a{color:var(--publisher-link,inherit)}" +
     "a:focus-visible{outline:3px solid var(--publisher-focus,currentColor);outline-offset:2px}" +
-    ".name{font-weight:700}.note{margin:.2em 0 0}" +
+    ".name{font-weight:700;margin:0}.note{margin:.2em 0 0}" +
     ".more{margin:.6em 0 0}" +
     ":host([data-publisher-compact]) .note{display:none}";
 
