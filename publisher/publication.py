@@ -40,6 +40,9 @@ STATIC = html.TEMPLATES / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 EMBED_SCRIPT = html.TEMPLATES / "embed" / "v1.js"
 JSON_TYPE = "application/json; charset=utf-8"
+#: Groups the home page lists per category; a larger category links to its own page for the
+#: rest (a home page of 10,000 groups would be megabytes, for a phone too).
+HOME_PER_CATEGORY = 50
 #: Meetings the embedded "next meetings" list shows.
 EMBED_MEETINGS = 10
 
@@ -252,8 +255,9 @@ def specs(
         lambda: html.page(
             "home.html",
             feeds=feeds,
-            by_category={k: entries(v) for k, v in by_category.items()},
+            by_category={k: entries(v[:HOME_PER_CATEGORY]) for k, v in by_category.items()},
             counts={k: len(v) for k, v in by_category.items()},
+            shown=HOME_PER_CATEGORY,
             alternates=alternates["all"],
             calendar=_calendar_links(site, "all", site.title, any(meets.values())),
             next_meetings=[(groups[slug], o) for slug, o in next_meetings],

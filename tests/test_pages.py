@@ -109,3 +109,23 @@ def test_every_subscribe_link_leads_to_a_subscribe_page(server):
         feeds = "//a[contains(., 'Subscribe')][not(ancestor::section[@class='calendar'])]"
         links = [a.get("href") for a in doc.xpath(feeds)]
         assert links and all(link.startswith("/subscribe/") for link in links)
+
+
+def test_home_lists_at_most_fifty_groups_of_a_category_and_links_to_the_rest(
+    data_dir, make_app, serve
+):
+    """A home page of every group of a large directory would be megabytes, on a phone too:
+    it shows the first 50 of each category and links to the category's page for all."""
+    groups = "".join(f"  - slug: group-{n}\n    name: Group {n}\n" for n in range(60))
+    (data_dir / "community-groups.yaml").write_text(
+        f"category: community-groups\ngroups:\n{groups}", encoding="utf-8"
+    )
+    server = serve(make_app())
+    doc = parse(server, "/")
+    section = doc.xpath("//section[@aria-labelledby='community-groups']")[0]
+    assert [a.text_content() for a in section.xpath(".//h3/a")] == [f"Group {n}" for n in range(50)]
+    more = section.xpath(".//p[@class='more']/a")[0]
+    assert more.get("href") == "/categories/community-groups/"
+    assert more.text_content() == "See all 60 groups in Community Groups"
+    category = parse(server, "/categories/community-groups/")
+    assert len(category.xpath("//h3/a")) == 60
