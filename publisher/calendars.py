@@ -106,7 +106,7 @@ def upcoming(directory: Directory, now: datetime) -> Upcoming:
         found, after = _expanded(group.meetings, now.date())
         found = tuple(o for o in found if o.end > now and o.start < horizon)
         by_group[group.slug] = found
-        due += [o.end for o in found[:1]]
+        due += [min(o.end for o in found)] if found else []  # not the first's: it may run long
         due += [o.start - WINDOW for o in after if o.start >= horizon][:1]
     return Upcoming(by_group, min(due, default=None))
 
@@ -189,6 +189,22 @@ def links(site: Site, path: str, name: str) -> Links:
         "https://outlook.live.com" + add,
         "https://outlook.office.com" + add,
     )
+
+
+def removed_calendar(site: Site, slug: str, name: str) -> bytes:
+    """What a removed group's calendar address serves: a valid, empty calendar, so apps
+    subscribed to it drop its events (an error would leave them showing for ever)."""
+    path = group_calendar_path(slug)
+    info = ical.Info(
+        f"{name}: meetings",
+        f"{name} is no longer listed in {site.title}; this calendar has no meetings.",
+        site.url("/"),
+        site.url(path),
+        site.time_zone,
+        timedelta(seconds=site.calendar_refresh),
+        f"-//{site.publisher}//publisher//EN",
+    )
+    return ical.calendar(info, [], [])
 
 
 def group_description(group: Group, site: Site) -> str:

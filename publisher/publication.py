@@ -407,7 +407,8 @@ def _calendar_links(site: Site, key: str, name: str, shown: bool) -> calendars.L
 def _moved_and_gone(
     history: History, site: Site, base: str, common: Mapping[str, object]
 ) -> Iterator[Spec]:
-    """301 from every old slug of a present group; 410 for every slug of a removed one."""
+    """301 from every old slug of a present group; 410 for every slug of a removed one.
+    Their calendar addresses: 301 to the new one, or an empty calendar."""
     entries = history.by_id()
     retired = sorted(
         (slug, entries[entry_id])
@@ -432,6 +433,28 @@ def _moved_and_gone(
             status=status,
             location=location,
         )
+        # Its calendar address stays too: moved with the page, or empty once removed.
+        ics = calendars.group_calendar_path(slug)
+        if location is None:
+            name = entry.name
+            yield Spec(
+                ics,
+                calendars.CALENDAR_TYPE,
+                _key(base, "removed calendar", slug, name),
+                lambda s=slug, n=name: calendars.removed_calendar(site, s, n),
+                changed,
+            )
+        else:
+            new = site.url(calendars.group_calendar_path(entry.slug))
+            yield Spec(
+                ics,
+                HTML_TYPE,
+                _key(base, 301, new),
+                _notice(heading, f"It is now at {new}.", common),
+                changed,
+                status=301,
+                location=new,
+            )
 
 
 def _notice(heading: str, message: str, common: Mapping[str, object]) -> Callable[[], bytes]:

@@ -16,7 +16,7 @@ import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -358,9 +358,12 @@ class Occurrence:
 
 
 def _at(day: date, span: TimeRange, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Start and end as calendar apps read them (RFC 5545 §3.3.5): a time that does not
+    exist (01:30 as the clocks go forward) means the same instant an hour later on the
+    clock, so pages say 2:30am as the apps show it."""
     return (
-        datetime.combine(day, span.start, tzinfo=tz),
-        datetime.combine(day, span.end, tzinfo=tz),
+        datetime.combine(day, span.start, tzinfo=tz).astimezone(UTC).astimezone(tz),
+        datetime.combine(day, span.end, tzinfo=tz).astimezone(UTC).astimezone(tz),
     )
 
 

@@ -37,7 +37,7 @@ from publisher.render import vtimezone
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 TWITTER = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # a lone carriage return too
 SPACE = re.compile(r"\s")
 MAX_TEXT = 10_000
 

@@ -113,7 +113,8 @@ def _head(state: State, group: Group, source: Series | OneOff, page: str, uid: s
     if location:
         lines.append(f"LOCATION:{_text(location)}")
     if place is not None and place.coordinates is not None:
-        lines.append(f"GEO:{place.coordinates[0]};{place.coordinates[1]}")  # §3.8.1.6
+        lat, lon = place.coordinates  # §3.8.1.6, FLOAT values (§3.3.7: no exponent)
+        lines.append(f"GEO:{lat:.6f};{lon:.6f}")
     if online is not None and online.url:  # RFC 7986 §5.11
         lines.append(f"CONFERENCE;VALUE=URI;FEATURE=VIDEO;LABEL=Join online:{online.url}")
     lines.append(f"URL:{page}")
@@ -257,6 +258,7 @@ def _text(value: str) -> str:
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
         .replace("\n", "\\n")
     )
 

@@ -1,0 +1,79 @@
+"""Regressions of the calendars, each named after the bug a review found."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import yaml
+from icalendar import Calendar
+
+from publisher.directory.model import Meetings, Rule, Series, TimeRange
+from publisher.directory.schedule import occurrences
+from publisher.render.html import meeting_when
+
+LONDON = "Europe/London"
+
+
+def rewrite(data_dir, slug: str, change) -> None:  # noqa: ANN001
+    path = data_dir / "community-groups.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["groups"] = [g for g in (change(g) if g["slug"] == slug else g for g in doc["groups"]) if g]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_a_renamed_groups_calendar_address_answered_404(make_app, serve, data_dir, clock):
+    """Subscribed apps kept the old address: it now moves with the page (301)."""
+    server = serve(make_app())
+    rewrite(
+        data_dir,
+        "oor-mad-history",
+        lambda g: {**g, "slug": "oor-history", "previous_slugs": ["oor-mad-history"]},
+    )
+    clock.advance(minutes=1)
+    server.publisher.reload()
+    old = server.get("/calendars/groups/oor-mad-history.ics")
+    assert old.status_code == 301
+    assert old.headers["Location"] == "http://127.0.0.1:8000/calendars/groups/oor-history.ics"
+    assert server.get("/calendars/groups/oor-history.ics").status_code == 200
+
+
+def test_a_removed_groups_calendar_answered_404_and_apps_kept_its_events(
+    make_app, serve, data_dir, clock
+):
+    """An error leaves subscribed apps showing the old events; an empty calendar clears them."""
+    server = serve(make_app())
+    rewrite(data_dir, "oor-mad-history", lambda g: None)
+    clock.advance(minutes=1)
+    server.publisher.reload()
+    answer = server.get("/calendars/groups/oor-mad-history.ics")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = Calendar.from_ical(answer.content)
+    assert not calendar.walk("VEVENT") and calendar.walk("VTIMEZONE")
+    assert "no longer listed" in str(calendar["DESCRIPTION"])
+
+
+def test_a_time_in_the_spring_gap_was_shown_an_hour_before_apps_show_it():
+    """01:30 on 28 March 2027 does not exist in London; RFC 5545 §3.3.5 reads it as 02:30
+    BST, as apps do, and the page said 1:30am."""
+    series = Series(
+        "k",
+        date(2027, 3, 28),
+        Rule("YEARLY", 1, monthday=28, month=3),
+        TimeRange(time(1, 30), time(2, 45)),
+    )
+    meetings = Meetings(time_zone=LONDON, series=(series,))
+    [found] = occurrences(
+        meetings, datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 4, 1, tzinfo=UTC)
+    )
+    assert found.start.astimezone(UTC) == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
+    assert meeting_when(found, LONDON) == "Sunday 28 March 2027, 2:30am to 2:45am"
+
+
+def test_a_carriage_return_in_a_description_reached_the_calendar_raw(data_dir):
+    """A lone CR is a control character in iCalendar TEXT (§3.3.11): refused by the checker."""
+    from publisher.directory.validate import check_directory
+
+    rewrite(data_dir, "oor-mad-history", lambda g: {**g, "description": "a\rb"})
+    _, problems = check_directory(data_dir)
+    assert [p.field for p in problems if "control characters" in p.message] == ["description"]
