@@ -77,3 +77,39 @@ def test_a_carriage_return_in_a_description_reached_the_calendar_raw(data_dir):
     rewrite(data_dir, "oor-mad-history", lambda g: {**g, "description": "a\rb"})
     _, problems = check_directory(data_dir)
     assert [p.field for p in problems if "control characters" in p.message] == ["description"]
+
+
+def series_yaml(starts: str, key: str | None = None) -> dict:
+    item = {"starts": starts, "every": "month", "on": "first Monday", "time": "18:00-20:00"}
+    return {**({"key": key} if key else {}), **item}
+
+
+def with_series(data_dir, *series: dict) -> None:  # noqa: ANN001
+    meetings = {"time_zone": LONDON, "series": list(series)}
+    rewrite(data_dir, "oor-mad-history", lambda g: {**g, "meetings": meetings})
+
+
+def test_correcting_a_series_start_gave_it_a_new_uid_and_apps_a_duplicate(data_dir):
+    """The UID came only from 'starts': a series with its own 'key' keeps its UID through
+    any edit (without one, the README says to keep 'starts' once published)."""
+    from publisher.directory.validate import load_directory
+
+    with_series(data_dir, series_yaml("2027-01-04", key="monthly-meeting"))
+    before = load_directory(data_dir)
+    with_series(data_dir, series_yaml("2027-02-01", key="monthly-meeting"))
+    after = load_directory(data_dir)
+    keys = [
+        next(g for g in d.groups if g.slug == "oor-mad-history").meetings.series[0].key
+        for d in (before, after)
+    ]
+    assert keys == ["series.monthly-meeting", "series.monthly-meeting"]
+
+
+def test_the_same_meeting_key_twice_is_refused(data_dir):
+    from publisher.directory.validate import check_directory
+
+    with_series(data_dir, series_yaml("2027-01-04", "same"), series_yaml("2027-01-05", "same"))
+    _, problems = check_directory(data_dir)
+    [problem] = [p for p in problems if not p.warning]
+    assert problem.field == "meetings.series[1].key"
+    assert "used twice" in problem.message

@@ -77,6 +77,7 @@ MEETING_INFERABLE = ("time_zone",)
 SERIES = Spec(
     "object",
     fields={
+        "key": Spec("slug"),  # names the calendar event for good; optional
         "starts": Spec("date", required=True),
         "every": Spec("every", required=True),
         "on": TEXT,  # read with "every" (a weekday for a weekly rule, "second Wednesday"...)
@@ -97,6 +98,7 @@ SERIES = Spec(
 ONE_OFF = Spec(
     "object",
     fields={
+        "key": Spec("slug"),
         "date": Spec("date", required=True),
         "time": Spec("times", required=True),
         "title": TEXT,
@@ -435,11 +437,14 @@ def _online(raw: dict[str, Any] | None) -> Online | None:
 
 def _meetings(raw: dict[str, Any]) -> Meetings:
     """Meetings from checked values. Each series and one-off gets a key for its calendar
-    UIDs from its first date, numbered should two share a day, so editing a time, a rule or a
-    description keeps the UID and calendar apps update the event in place."""
+    UIDs: its own ``key`` when given (then any edit keeps the UID), else its first date,
+    numbered should two share a day (then editing a time, a rule or a description keeps
+    it, and changing the date makes a new event)."""
     used: dict[str, int] = {}
 
-    def key(prefix: str, day: str) -> str:
+    def key(prefix: str, day: str, given: str | None) -> str:
+        if given:  # the volunteer's own name for it: the UID survives any edit
+            return f"{prefix}.{given}"
         text = f"{prefix}-{schedule.parse_date(day).isoformat()}"
         used[text] = used.get(text, 0) + 1
         return text if used[text] == 1 else f"{text}-{used[text]}"
@@ -451,11 +456,15 @@ def _meetings(raw: dict[str, Any]) -> Meetings:
         online=_online(raw.get("online")),
         how_to_join=raw.get("how_to_join"),
         series=tuple(
-            schedule.build_series(s, key("series", s["starts"])) for s in raw.get("series", [])
+            schedule.build_series(s, key("series", s["starts"], s.get("key")))
+            for s in raw.get("series", [])
         ),
         one_off=tuple(
             schedule.build_one_off(
-                o, key("meeting", o["date"]), _place(o.get("place")), _online(o.get("online"))
+                o,
+                key("meeting", o["date"], o.get("key")),
+                _place(o.get("place")),
+                _online(o.get("online")),
             )
             for o in raw.get("one_off", [])
         ),
@@ -588,8 +597,23 @@ def _check_inferred(report: _Reporter, group: dict[str, Any]) -> None:
 
 
 def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
-    """A series' ``on`` is read with its ``every``; False if one of them says nothing."""
+    """A series' ``on`` is read with its ``every``, and a meeting ``key`` is used once in
+    the group; False if something here is wrong."""
     ok = True
+    meetings = group.get("meetings") or {}
+    seen: set[str] = set()
+    for kind in ("series", "one_off"):
+        for j, item in enumerate(meetings.get(kind, [])):
+            given = item.get("key")
+            if given and given in seen:
+                report(
+                    ("meetings", kind, j, "key"),
+                    f"The key {given!r} is used twice in this group's meetings.",
+                    "Give each series and one-off meeting its own key.",
+                )
+                ok = False
+            if given:
+                seen.add(given)
     for j, series in enumerate((group.get("meetings") or {}).get("series", [])):
         if "on" not in series:
             continue
