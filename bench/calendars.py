@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from child import run_child  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -188,17 +188,11 @@ def bench_calendars(groups: int = 1000) -> str:
     with tempfile.TemporaryDirectory(prefix="publisher-bench-cal-") as name:
         folder = Path(name) / "data"
         generate(folder, groups)
-        out = subprocess.run(
+        out = run_child(
             [sys.executable, __file__, "--child", str(folder), str(Path(name) / "db.sqlite3")],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            cwd=ROOT,
+            "D",
         )
-        if out.returncode:
-            raise SystemExit(f"Part D failed:\n{out.stderr[-3000:]}")
-    r = json.loads(out.stdout)
+    r = json.loads(out)
     whole = statistics.median(r["whole_s"])
     rows = [
         (

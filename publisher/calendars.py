@@ -191,19 +191,27 @@ def links(site: Site, path: str, name: str) -> Links:
     )
 
 
-def removed_calendar(site: Site, slug: str, name: str) -> bytes:
-    """What a removed group's calendar address serves: a valid, empty calendar, so apps
-    subscribed to it drop its events (an error would leave them showing for ever)."""
-    path = group_calendar_path(slug)
-    info = ical.Info(
-        f"{name}: meetings",
-        f"{name} is no longer listed in {site.title}; this calendar has no meetings.",
-        site.url("/"),
+def calendar_info(
+    site: Site, path: str, page: str, name: str, text: str, zone: str | None = None
+) -> ical.Info:
+    """A calendar's own properties: its name and description, its page and its own
+    address, the zone of its events (else the directory's), and the site's refresh."""
+    return ical.Info(
+        name,
+        text,
+        site.url(page),
         site.url(path),
-        site.time_zone,
+        zone or site.time_zone,
         timedelta(seconds=site.calendar_refresh),
         f"-//{site.publisher}//publisher//EN",
     )
+
+
+def removed_calendar(site: Site, slug: str, name: str) -> bytes:
+    """What a removed group's calendar address serves: a valid, empty calendar, so apps
+    subscribed to it drop its events (an error would leave them showing for ever)."""
+    text = f"{name} is no longer listed in {site.title}; this calendar has no meetings."
+    info = calendar_info(site, group_calendar_path(slug), "/", f"{name}: meetings", text)
     return ical.calendar(info, [], [])
 
 
@@ -270,11 +278,7 @@ def documents(
     }
     blocks.keep(set(keys.values()))
 
-    def info(path: str, page: str, name: str, text: str, zone: str | None) -> ical.Info:
-        tz = zone or directory.site.time_zone
-        refresh = timedelta(seconds=site.calendar_refresh)
-        prodid = f"-//{site.publisher}//publisher//EN"
-        return ical.Info(name, text, site.url(page), site.url(path), tz, refresh, prodid)
+    info = partial(calendar_info, site)
 
     def doc(
         path: str, about: Callable[[], ical.Info], key: str, chosen: list[Event], when: datetime

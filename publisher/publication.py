@@ -19,7 +19,7 @@ from typing import NamedTuple
 from markupsafe import Markup
 
 from publisher import calendars
-from publisher.directory.model import Directory
+from publisher.directory.model import Directory, Group
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
@@ -292,7 +292,7 @@ def specs(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
         yield Spec(path, content_type, key, render, changed)
-    yield from _embeds(directory, feeds, soon, site, listing, history, common)
+    yield from _embeds(groups, feeds, soon, site, listing, history, common)
     if site.url("/hub") in site.hubs:
         yield Spec(
             "/hub",
@@ -335,7 +335,7 @@ class Embed(NamedTuple):
 
 
 def _embeds(
-    directory: Directory,
+    groups: Mapping[str, Group],
     feeds: list[Feed],
     soon: calendars.Upcoming,
     site: Site,
@@ -344,11 +344,11 @@ def _embeds(
     common: Mapping[str, object],
 ) -> Iterator[Spec]:
     """The embed script, the next meetings as JSON, and the iframe pages: /embed/all,
-    /embed/<category> and /embed/meetings (these may be framed by any site)."""
+    /embed/<category> and /embed/meetings (these may be framed by any site). ``groups``
+    are the groups with meetings, by slug."""
     script = EMBED_SCRIPT.read_bytes()
     yield Spec("/embed/v1.js", STATIC_TYPES[".js"], _key(script), lambda: script, history.created)
     upcoming = soon.next(EMBED_MEETINGS)
-    groups = {g.slug: g for g in directory.groups if g.slug in soon.by_group}
     chosen = [(groups[slug], o) for slug, o in upcoming]
     key = _key(listing, "meetings", upcoming)
     yield Spec(

@@ -45,6 +45,13 @@ def failures_recorded(server) -> int:
     return row[0] if row else 0
 
 
+def waiting_retries(server) -> int:
+    """Queued deliveries whose failure is recorded and that wait for their retry."""
+    return server.publisher.conn.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE last_error IS NOT NULL AND claimed_until IS NULL"
+    ).fetchone()[0]
+
+
 def edit(server, text="A new description, for the hub tests."):
     edit_description(server.app.extensions["publisher"].data, "oor-mad-history", text)
     server.publisher.reload()
@@ -344,3 +351,38 @@ def test_a_subscriber_that_does_not_answer_in_time_is_a_failure(make_app, serve,
     finally:
         gate.set()
         slow.stop()
+
+
+def test_the_cli_retries_drops_and_ends(make_app, serve, subscriber, database):
+    """publisher hub deliveries | retry | drop | end act on one row by its number."""
+    import subprocess
+    import sys
+
+    server = serve(make_app(**{**HUB_SETTINGS, "worker": False}))
+    conn = server.publisher.conn
+    now = server.publisher.clock()
+    subscriptions.add_intent(conn, "subscribe", subscriber.callback(), TOPIC, "s3cret", 60, now, 9)
+    [intent] = subscriptions.claim_intents(conn, now, now, 1)
+    subscriptions.confirmed(conn, intent, now)
+    edit(server)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "publisher.cli", "hub", *args, "--database", str(database)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    [row] = conn.execute("SELECT id FROM deliveries").fetchall()
+    listed = cli("deliveries")
+    assert listed.returncode == 0 and subscriber.callback() in listed.stdout
+    assert "s3cret" not in listed.stdout + listed.stderr
+    assert cli("retry", str(row["id"])).returncode == 0
+    assert cli("drop", str(row["id"])).returncode == 0
+    assert conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
+    assert cli("drop", str(row["id"])).returncode == 1  # gone: says so, exits 1
+    [sub] = subscriptions.listing(conn)
+    assert cli("end", str(sub["id"])).returncode == 0
+    assert subscribed(server) == []

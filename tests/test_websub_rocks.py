@@ -43,7 +43,7 @@ from icalendar import Calendar
 
 from publisher.store import subscriptions
 from tests.subscriber import Received
-from tests.test_hub import BASE, subscribe, subscribed
+from tests.test_hub import BASE, subscribe, subscribed, waiting_retries
 from tests.test_publication import edit_description
 
 CATEGORY = "community-groups"
@@ -195,15 +195,7 @@ def test_103_a_delivery_sent_after_the_renewal_is_signed_with_the_new_secret(
     subscriber.statuses = [503]  # the first send fails and waits for its retry
     edit_group(hub)
     conn = hub.publisher.conn
-    subscriber.wait_for(
-        lambda: (
-            conn.execute(
-                "SELECT COUNT(*) FROM deliveries WHERE last_error IS NOT NULL"
-                " AND claimed_until IS NULL"
-            ).fetchone()[0]
-            == 1
-        )
-    )
+    subscriber.wait_for(lambda: waiting_retries(hub) == 1)
     subscribe(hub, callback, topic=ATOM, **{"hub.secret": "two"})
     subscriber.wait_for(
         lambda: [tuple(r) for r in conn.execute("SELECT secret FROM subscriptions")] == [("two",)]
@@ -221,16 +213,7 @@ def test_104_unsubscription(hub, subscriber, clock):
     subscriber.wait_for(lambda: len(subscribed(hub)) == 2)
     subscriber.statuses = [503, 503]  # the first round of sends fails: a retry waits
     edit_group(hub)
-    conn = hub.publisher.conn
-    subscriber.wait_for(
-        lambda: (
-            conn.execute(
-                "SELECT COUNT(*) FROM deliveries WHERE last_error IS NOT NULL"
-                " AND claimed_until IS NULL"
-            ).fetchone()[0]
-            == 2
-        )
-    )
+    subscriber.wait_for(lambda: waiting_retries(hub) == 2)
     assert subscribe(hub, gone, topic=ATOM, mode="unsubscribe").status_code == 202
     subscriber.wait_for(lambda: subscribed(hub) == [(kept, ATOM)])
     check = subscriber.verifications()[-1]
