@@ -358,7 +358,7 @@ def _publishable_zone(name: str) -> None:
 _SCHEDULE_KINDS = {
     "date": schedule.parse_date,
     "times": schedule.parse_time_range,
-    "zone": lambda name: _publishable_zone(name),
+    "zone": _publishable_zone,
     "every": schedule.parse_every,
     "coordinates": schedule.parse_coordinates,
 }
