@@ -112,6 +112,8 @@ class Publisher:
             s.base_url,
             s.name,
             s.feed_max_entries,
+            s.hub_urls,
+            s.calendar_refresh,
             render_version(),
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()

@@ -249,3 +249,23 @@ def test_semicolon_in_a_migration_comment_broke_the_statement_split():
         for line in migration.splitlines():
             comment = line.partition("--")[2]
             assert ";" not in comment, f"a ';' in a migration comment: {line.strip()}"
+
+
+def test_a_restart_with_other_hubs_kept_the_old_hubs_inside_the_feeds(data_dir, database, clock):
+    """The load's fingerprint left out settings the documents show (the hubs, the calendar
+    refresh), so a restart with unchanged data served feeds naming the old hubs while the
+    Link headers named the new ones."""
+    from publisher.config import load_settings
+    from publisher.publish import Publisher
+
+    def start(**config: object) -> Publisher:
+        settings = {"data": str(data_dir), "database": str(database), "watch": False}
+        return Publisher(load_settings({**settings, **config}, environ={}), clock)
+
+    first = start()
+    first.reload()
+    first.close()
+    second = start(hubs="https://hub.example.org/")
+    assert not second.reload().unchanged
+    assert b"https://hub.example.org/" in second.current["/feeds/all.atom"].body
+    second.close()
