@@ -128,6 +128,12 @@ SETTINGS: tuple[Setting, ...] = (
         "another worker sends them.",
     ),
     Setting("WORKER_POLL", 0.25, "Seconds between two looks for due deliveries when idle."),
+    Setting(
+        "LOAD_HELPERS",
+        1,
+        "Helper processes a large load (about 1,500 groups or more) parses files and renders "
+        "pages with, on other cores; at most one fewer than the cores. 0: none.",
+    ),
     Setting("HOST", "127.0.0.1", "Address publisher serve listens on."),
     Setting("PORT", 8000, "Port publisher serve listens on."),
     Setting(
@@ -203,6 +209,7 @@ class Settings:
     worker_concurrency: int
     worker_lease: float
     worker_poll: float
+    load_helpers: int
     host: str
     port: int
     threads: int

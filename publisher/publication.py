@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from publisher import calendars
 from publisher.directory.model import Directory, Group
+from publisher.helpers import Spread
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
@@ -45,6 +46,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 HOME_PER_CATEGORY = 50
 #: Meetings the embedded "next meetings" list shows.
 EMBED_MEETINGS = 10
+#: Portable renders, at least, before a load shares them with helper processes, and how
+#: many go to a helper at a time (about 100 KB of pickled groups, 0.5 MB of pages).
+SPREAD_RENDERS = 1_000
+SPREAD_CHUNK = 100
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,18 @@ class Memo:
         ):
             return cached[3]
         return _item_key(base, item)
+
+
+class Portable(partial):  # type: ignore[type-arg]
+    """A render another process can run: a module-level function and picklable arguments.
+
+    A load with many of these to render shares them with helper processes
+    (``publisher.helpers``); every other render runs in the loading process."""
+
+
+def render_portables(renders: list[Portable]) -> list[bytes]:
+    """Module-level, so a helper process can run it: each render's bytes, in order."""
+    return [render() for render in renders]
 
 
 class Spec(NamedTuple):
@@ -185,15 +202,20 @@ def specs(
     alternates = {f.key: html.fragment("_alternates.html", feed=f, site=site) for f in feeds}
     common = {"site": site}
 
-    def embed_of(feed: Feed) -> Embed:
+    def embed_of(feed: Feed) -> Markup:
+        """The "Embed this" section of a category's pages: the same on each of its groups'
+        pages, so made once, not 10,000 times."""
         assert feed.category is not None
         name = feed.category.name
-        return Embed(
+        what = Embed(
             f"the groups in {name}",
             f"category:{feed.key}",
             f"/embed/{feed.key}",
             f"{name} – {site.title}",
         )
+        return html.fragment("_embed.html", embed=what, site=site)
+
+    embeds = {f.key: embed_of(f) for f in feeds if f.category is not None}
 
     soon = cal.soon
     meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
@@ -226,7 +248,7 @@ def specs(
                     entries=entries(m),
                     alternates=alternates[f.key],
                     calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
-                    embed=embed_of(f),
+                    embed=embeds[f.key],
                     **common,
                 ),
                 feed.updated,
@@ -268,22 +290,28 @@ def specs(
     feed_of = {f.key: f for f in feeds}
     for item in items:
         feed = feed_of[item.category.slug]
-        slug = item.group.slug
-        mine = soon.by_group.get(slug, ())[: calendars.NEXT_ON_GROUP]
+        group = item.group
+        mine = soon.by_group.get(group.slug, ())[: calendars.NEXT_ON_GROUP]
         yield Spec(
             item.page_path,
             HTML_TYPE,
-            f"{item_keys[slug]}|{mine!r}" if mine else item_keys[slug],
-            lambda i=item, f=feed, m=mine: html.page(
+            f"{item_keys[group.slug]}|{mine!r}" if mine else item_keys[group.slug],
+            # Only what the page shows, not the item (whose category holds every group):
+            # this may be sent to a helper process.
+            Portable(
+                html.page,
                 "group.html",
-                item=i,
-                feed=f,
-                alternates=alternates[f.key],
+                group=group,
+                entry=item.entry,
+                category_name=item.category.name,
+                category_path=feed.page_path,
+                subscribe_path=feed.subscribe_path,
+                alternates=alternates[feed.key],
                 calendar=_calendar_links(
-                    site, f"groups/{i.group.slug}", i.group.name, bool(i.group.meetings)
+                    site, f"groups/{group.slug}", group.name, bool(group.meetings)
                 ),
-                next_meetings=[(i.group, o) for o in m],
-                embed=embed_of(f),
+                next_meetings=[(group, o) for o in mine],
+                embed=embeds[feed.key],
                 **common,
             ),
             item.entry.updated,
@@ -477,23 +505,30 @@ def build(
     now: datetime,
     memo: Memo,
     cal: calendars.Calendars,
+    spread: Spread | None = None,
 ) -> tuple[dict[str, Publication], int]:
     """Render what changed; reuse the rest. Returns the publications and how many were
-    rendered.
+    rendered. ``spread`` may render many Portable renders on helper processes.
 
     Last-Modified is the newest change of the document's inputs. Should the bytes change with
     no such change (a setting or the code changed), it becomes ``now``, so a client's
     If-Modified-Since can never hide new bytes.
     """
-    out: dict[str, Publication] = {}
-    rendered = 0
+    out: dict[str, Publication | None] = {}
+    local: list[tuple[Spec, Publication | None]] = []
+    portable: list[tuple[Spec, Publication | None]] = []
     for spec in specs(directory, history, site, memo, cal):
         old = previous.get(spec.path)
         if old is not None and old.key == spec.key:
             out[spec.path] = old
             continue
-        body = spec.render()
-        rendered += 1
+        out[spec.path] = None  # rendered below, in this place of the order
+        (portable if isinstance(spec.render, Portable) else local).append((spec, old))
+    if spread is None or len(portable) < SPREAD_RENDERS:
+        local += portable
+        portable = []
+
+    def publish(spec: Spec, old: Publication | None, body: bytes) -> None:
         etag = etag_of(body)
         modified = spec.changed.replace(microsecond=0)  # HTTP dates have whole seconds
         if old is not None and old.etag == etag:
@@ -503,4 +538,22 @@ def build(
         out[spec.path] = Publication(
             spec.path, spec.status, spec.content_type, body, etag, modified, spec.key, spec.location
         )
-    return out, rendered
+
+    def render_local() -> None:
+        for spec, old in local:
+            publish(spec, old, spec.render())
+
+    if portable:
+        assert spread is not None
+        bodies = spread(
+            render_portables,
+            [spec.render for spec, _ in portable],
+            SPREAD_CHUNK,
+            render_local,  # meanwhile, the documents that stay here
+        )
+        for (spec, old), body in zip(portable, bodies, strict=True):
+            publish(spec, old, body)
+    else:
+        render_local()
+    rendered = len(local) + len(portable)
+    return {path: p for path, p in out.items() if p is not None}, rendered

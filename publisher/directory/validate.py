@@ -32,6 +32,7 @@ from publisher.directory.model import (
     fingerprint_of,
 )
 from publisher.errors import DirectoryError, Problem
+from publisher.helpers import Spread
 from publisher.render import vtimezone
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -480,10 +481,19 @@ def _content_json(raw: dict[str, Any], category: str) -> str:
     return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
-def load_directory(folder: Path, contents: Mapping[str, bytes] | None = None) -> Directory:
+#: Bytes of YAML to parse, at least, before a load spreads the parsing over helpers: below
+#: this (about 1,500 groups) starting a helper would cost more than it saves.
+SPREAD_BYTES = 1_000_000
+#: Files a helper gets at a time (about 150 KB of YAML).
+SPREAD_CHUNK = 2
+
+
+def load_directory(
+    folder: Path, contents: Mapping[str, bytes] | None = None, spread: Spread | None = None
+) -> Directory:
     """Read, check and build the directory in ``folder``; raise DirectoryError listing all
     problems (warnings included) if any error was found."""
-    directory, problems = check_directory(folder, contents)
+    directory, problems = check_directory(folder, contents, spread)
     if directory is None:
         raise DirectoryError(problems)
     return directory
@@ -503,16 +513,32 @@ class GroupsFile:
 _CHECKED: dict[str, tuple[bytes, GroupsFile]] = {}
 
 
-def check_groups_file(name: str, raw: bytes) -> GroupsFile:
-    """Parse and check one file of groups, or reuse the last result for the same bytes: a
+def check_groups_files(
+    contents: Mapping[str, bytes], spread: Spread | None = None
+) -> dict[str, GroupsFile]:
+    """Parse and check each file of groups, or reuse the last result for the same bytes: a
     reload parses only the files that changed, so a large directory split over many files
-    reloads quickly. One result is kept per file name, so memory does not grow with edits."""
-    cached = _CHECKED.get(name)
-    if cached is not None and cached[0] == raw:
-        return cached[1]
-    result = _check_groups_file(name, raw)
-    _CHECKED[name] = (raw, result)
-    return result
+    reloads quickly. One result is kept per file name, so memory does not grow with edits.
+
+    Files are checked each on its own, so ``spread`` may check them on other processes
+    when there is much to parse (a first load)."""
+    todo = [
+        (name, raw)
+        for name, raw in contents.items()
+        if name != SITE_FILE and ((cached := _CHECKED.get(name)) is None or cached[0] != raw)
+    ]
+    if spread is not None and sum(len(raw) for _, raw in todo) >= SPREAD_BYTES:
+        results = spread(check_files, todo, SPREAD_CHUNK)
+    else:
+        results = check_files(todo)
+    for (name, raw), result in zip(todo, results, strict=True):
+        _CHECKED[name] = (raw, result)
+    return {name: _CHECKED[name][1] for name in contents if name != SITE_FILE}
+
+
+def check_files(files: list[tuple[str, bytes]]) -> list[GroupsFile]:
+    """Each (name, bytes) file of groups checked: module-level, for a helper process."""
+    return [_check_groups_file(name, raw) for name, raw in files]
 
 
 def _check_groups_file(name: str, raw: bytes) -> GroupsFile:
@@ -626,7 +652,7 @@ def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
 
 
 def check_directory(
-    folder: Path, contents: Mapping[str, bytes] | None = None
+    folder: Path, contents: Mapping[str, bytes] | None = None, spread: Spread | None = None
 ) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error.
 
@@ -661,10 +687,7 @@ def check_directory(
     site_raw, categories = _check_site(contents.get(SITE_FILE), problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
     slug_seen: dict[str, str] = {}
-    for name, raw in contents.items():
-        if name == SITE_FILE:
-            continue
-        checked = check_groups_file(name, raw)
+    for name, checked in check_groups_files(contents, spread).items():
         problems += checked.problems
         category = checked.category
         if category and categories and category not in categories:

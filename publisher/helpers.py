@@ -1,0 +1,260 @@
+"""Helper processes, so a large load parses files and renders pages on every core.
+
+A cold load of 10,000 groups is CPU work in Python: parsing 7 MB of YAML and rendering
+10,000 group pages. One process uses one core; helpers take part of that work.
+
+A helper is a new interpreter (``python -m publisher.helpers``), never a fork of the
+serving process: that process has threads (the server's, the watcher's, the delivery
+worker's), and a fork copies any lock one of them holds at that moment, held for ever. Nor
+is it started through ``multiprocessing``, which imports the parent's main script again in
+each child. Helpers live for one load: a small directory never starts one, and none idles
+between loads. A helper reads jobs from its stdin and writes results to its stdout, each a
+length-prefixed pickle; it ends when its stdin closes, so it cannot outlive its parent.
+
+Work is shared, not split in fixed parts: a thread per helper takes chunks from the front of
+the queue and this process takes chunks from the back, until none is left. While a helper
+is still starting (a quarter of a second), this process simply does more of the work itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import logging
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import IO, Any, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_LENGTH = struct.Struct("!Q")
+#: Seconds a helper may take to end once told to, before it is killed.
+STOP_WAIT = 5.0
+#: Pipe buffer asked for (Linux's default ceiling): a chunk's result crosses in one read.
+PIPE_SIZE = 1 << 20
+#: The GIL switch interval while helpers work, in seconds (Python's default is 0.005).
+SWITCH_INTERVAL = 0.0005
+
+
+class Spread(Protocol):
+    """``Helpers.map``, as the code that has work to share sees it."""
+
+    def __call__(
+        self,
+        func: Callable[[list[T]], list[R]],
+        jobs: Sequence[T],
+        chunk: int,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[R]: ...
+
+
+def usable(wanted: int) -> int:
+    """Helpers worth starting: at most one fewer than the cores this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(wanted, cores - 1))
+
+
+def _send(stream: IO[bytes], value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    """The next value, or raise EOFError when the other side has gone."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError
+    (size,) = _LENGTH.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - from our own process, over its own pipe
+
+
+class HelperGone(Exception):
+    """The helper process ended before it answered."""
+
+
+class _Helper:
+    """One helper process and the pipe to it; used by one thread at a time."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "publisher.helpers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        # Each read of a pipe needs the GIL back, which the busy main thread gives up only
+        # every switch interval: with the default 64 KB pipe, a result waited that long for
+        # each 64 KB, and the helper idled meanwhile. Larger pipes mean one read per result.
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(AttributeError, OSError):  # not Linux, or capped lower
+                fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+
+    def call(self, func: Callable[[list[T]], list[R]], chunk: list[T]) -> list[R]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            _send(self.proc.stdin, (func, chunk))
+            ok, value = _receive(self.proc.stdout)
+        except (OSError, EOFError) as exc:
+            raise HelperGone from exc
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """Close its stdin, which ends it; kill it should it not end soon."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+class Helpers:
+    """The helper processes of one load, started at the first ``map`` that needs them.
+
+    Use as a context manager: the processes end with the block."""
+
+    def __init__(self, processes: int, share: bool = True) -> None:
+        self.processes = usable(processes)
+        #: Whether this process takes chunks too; False leaves every chunk to the helpers
+        #: while they live (the tests use it to check a helper's results).
+        self.share = share
+        self._helpers: list[_Helper] = []
+        #: Chunks the helpers ran (for the log and the tests).
+        self.chunks_helped = 0
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for helper in self._helpers:
+            helper.stop()
+        self._helpers = []
+
+    def map(
+        self,
+        func: Callable[[list[T]], list[R]],
+        jobs: Sequence[T],
+        chunk: int,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[R]:
+        """``func`` over ``jobs`` in chunks of ``chunk``, results in the order of ``jobs``.
+
+        ``func`` takes a list and returns one result per item; it must be a module-level
+        function and the jobs picklable, as they may run in a helper. Without helpers, or
+        should a helper die, this process runs everything itself: same results either way.
+        ``meanwhile``, work that stays in this process, runs first, while helpers start on
+        the jobs.
+        """
+        chunks = [list(jobs[i : i + chunk]) for i in range(0, len(jobs), chunk)]
+        if self.processes == 0 or len(chunks) < 2:
+            if meanwhile is not None:
+                meanwhile()
+            return [r for c in chunks for r in func(c)]
+        if not self._helpers:
+            self._helpers = [_Helper() for _ in range(self.processes)]
+        queue = deque(enumerate(chunks))
+        done: list[list[R]] = [[] for _ in chunks]
+        lock = threading.Lock()
+        failures: list[BaseException] = []
+
+        def helped(helper: _Helper) -> None:
+            while True:
+                with lock:
+                    if not queue or failures:
+                        return
+                    i, part = queue.popleft()
+                try:
+                    done[i] = helper.call(func, part)
+                except HelperGone:
+                    log.warning("A helper process ended early; this process does its work.")
+                    with lock:
+                        queue.appendleft((i, part))
+                    return
+                except BaseException as exc:  # func's own error: raised below, as if here
+                    failures.append(exc)
+                    return
+                with lock:
+                    self.chunks_helped += 1
+
+        threads = [
+            threading.Thread(target=helped, args=(h,), name="helper", daemon=True)
+            for h in self._helpers
+            if h.proc.poll() is None
+        ]
+        for thread in threads:
+            thread.start()
+        interval = sys.getswitchinterval()
+        # The threads above mostly wait on pipes; when a result arrives they need the GIL
+        # soon, or the helper waits for its next chunk while this thread renders.
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            while self.share:
+                with lock:
+                    if not queue or failures:
+                        break
+                    i, part = queue.pop()
+                done[i] = func(part)
+        except BaseException:
+            with lock:
+                queue.clear()  # helpers take no more
+            raise
+        finally:
+            for thread in threads:
+                thread.join()
+            sys.setswitchinterval(interval)
+        if failures:
+            raise failures[0]
+        for i, part in queue:  # given back by a helper that ended, or none could start
+            done[i] = func(part)
+        return [r for part in done for r in part]
+
+
+def main() -> None:
+    """A helper: run each (function, chunk) read from stdin, write (ok, result) to stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which ends us
+    gc.disable()  # it lives for one load, which makes objects that nearly all live on
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the pipe
+    while True:
+        try:
+            func, chunk = _receive(stdin)
+        except EOFError:
+            os._exit(0)  # nothing to tidy: skip freeing a load's worth of objects
+        try:
+            reply: tuple[bool, object] = (True, func(chunk))
+        except Exception as exc:  # noqa: BLE001 - sent back and raised in the parent
+            reply = (False, exc)
+        try:
+            _send(stdout, reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            _send(stdout, (False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Helper processes share a large load's work: the same results, nothing lost if one ends.
+
+The helpers here are real processes (``python -m publisher.helpers``) on this machine's
+second core. ``share=False`` leaves every chunk to them, so what they compute is what is
+checked, not what this process would have computed anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from publisher import publication, publish
+from publisher.directory import validate
+from publisher.helpers import Helpers, usable
+from tests.conftest import Clock
+from tests.test_publication import publisher_on
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = {"bundled": ROOT / "data", "meetings": ROOT / "examples" / "meetings"}
+
+needs_a_second_core = pytest.mark.skipif(usable(1) == 0, reason="no second core for a helper")
+
+
+def slow_squares(jobs: list[int]) -> list[int]:
+    time.sleep(0.01 * len(jobs))
+    return [n * n for n in jobs]
+
+
+def pids(jobs: list[int]) -> list[int]:
+    return [os.getpid() for _ in jobs]
+
+
+def fails_on_seven(jobs: list[int]) -> list[int]:
+    if 7 in jobs:
+        raise ValueError("seven is not allowed")
+    return jobs
+
+
+def ends_unless_in(jobs: list[tuple[int, int]]) -> list[int]:
+    """Ends the process it runs in, unless that is the given one (each job: pid, number)."""
+    if any(pid != os.getpid() for pid, _ in jobs):
+        os._exit(3)
+    return [n for _, n in jobs]
+
+
+@needs_a_second_core
+def test_results_come_back_in_order_whoever_computed_them():
+    with Helpers(1) as helpers:
+        assert helpers.map(slow_squares, list(range(40)), 2) == [n * n for n in range(40)]
+        assert helpers.chunks_helped > 0, "the helper should have taken some of 20 chunks"
+
+
+@needs_a_second_core
+def test_helpers_alone_run_the_jobs_while_this_process_does_its_own_work():
+    ran: list[bool] = []
+    with Helpers(1, share=False) as helpers:
+        result = helpers.map(pids, list(range(10)), 2, lambda: ran.append(True))
+    assert ran == [True]
+    assert len(result) == 10
+    assert os.getpid() not in result
+    assert helpers.chunks_helped == 5
+
+
+def test_without_helpers_this_process_does_everything():
+    ran: list[bool] = []
+    with Helpers(0) as helpers:
+        result = helpers.map(pids, list(range(10)), 2, lambda: ran.append(True))
+    assert result == [os.getpid()] * 10
+    assert ran == [True]
+    assert helpers.chunks_helped == 0
+
+
+@needs_a_second_core
+def test_an_error_in_a_helper_is_raised_in_the_loading_process():
+    with Helpers(1, share=False) as helpers, pytest.raises(ValueError, match="seven"):
+        helpers.map(fails_on_seven, list(range(10)), 2)
+
+
+@needs_a_second_core
+def test_a_helper_that_ends_early_leaves_its_work_to_this_process(caplog):
+    jobs = [(os.getpid(), n) for n in range(10)]
+    with caplog.at_level(logging.WARNING), Helpers(1, share=False) as helpers:
+        assert helpers.map(ends_unless_in, jobs, 2) == list(range(10))
+    assert helpers.chunks_helped == 0
+    assert "ended early" in caplog.text
+
+
+@needs_a_second_core
+def test_helpers_end_with_the_block():
+    with Helpers(1) as helpers:
+        helpers.map(slow_squares, list(range(20)), 2)
+        procs = [h.proc for h in helpers._helpers]  # noqa: SLF001 - the processes themselves
+        assert procs and all(p.poll() is None for p in procs)
+    assert all(p.poll() is not None for p in procs)
+
+
+@needs_a_second_core
+@pytest.mark.parametrize("folder", FOLDERS.values(), ids=FOLDERS.keys())
+def test_a_load_spread_over_helpers_publishes_the_same_bytes(folder, tmp_path, monkeypatch):
+    """Every document, parsed and rendered by a helper wherever it can be, is byte for byte
+    the one this process renders alone, with the same ETag and Last-Modified."""
+    alone = publisher_on(folder, tmp_path / "alone.sqlite3", Clock(), load_helpers=0)
+    assert not alone.reload().helped
+    # Helpers for any size, a chunk at a time, and all of it left to them.
+    monkeypatch.setattr(validate, "SPREAD_BYTES", 0)
+    monkeypatch.setattr(validate, "SPREAD_CHUNK", 1)
+    monkeypatch.setattr(validate, "_CHECKED", {})  # parse again, in the helper
+    monkeypatch.setattr(publication, "SPREAD_RENDERS", 0)
+    monkeypatch.setattr(publication, "SPREAD_CHUNK", 2)
+    monkeypatch.setattr(publish, "Helpers", functools.partial(Helpers, share=False))
+    helped = publisher_on(folder, tmp_path / "helped.sqlite3", Clock(), load_helpers=1)
+    result = helped.reload()
+    assert result.helped > 0
+    try:
+        assert alone.current.keys() == helped.current.keys()
+        for path, mine in alone.current.items():
+            theirs = helped.current[path]
+            assert (theirs.body, theirs.etag, theirs.last_modified) == (
+                mine.body,
+                mine.etag,
+                mine.last_modified,
+            ), path
+    finally:
+        alone.close()
+        helped.close()
