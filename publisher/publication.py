@@ -9,7 +9,7 @@ changes feed). Nothing here runs per request.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from publisher import calendars
 from publisher.directory.model import Directory, Group
+from publisher.directory.schedule import Occurrence
 from publisher.helpers import Spread
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
@@ -133,6 +134,8 @@ class Spec(NamedTuple):
     changed: datetime
     status: int = 200
     location: str | None = None
+    #: The same render as a Portable, made when needed, for those a helper may run.
+    portable: Callable[[], Portable] | None = None
 
 
 def _key(*parts: object) -> str:
@@ -290,31 +293,17 @@ def specs(
     feed_of = {f.key: f for f in feeds}
     for item in items:
         feed = feed_of[item.category.slug]
-        group = item.group
-        mine = soon.by_group.get(group.slug, ())[: calendars.NEXT_ON_GROUP]
+        slug = item.group.slug
+        mine = soon.by_group.get(slug, ())[: calendars.NEXT_ON_GROUP]
+        # Made only if rendered: an edit lists 10,000 of these and renders one.
+        job = partial(_group_page, site, item, feed, mine, alternates[feed.key], embeds[feed.key])
         yield Spec(
             item.page_path,
             HTML_TYPE,
-            f"{item_keys[group.slug]}|{mine!r}" if mine else item_keys[group.slug],
-            # Only what the page shows, not the item (whose category holds every group):
-            # this may be sent to a helper process.
-            Portable(
-                html.page,
-                "group.html",
-                group=group,
-                entry=item.entry,
-                category_name=item.category.name,
-                category_path=feed.page_path,
-                subscribe_path=feed.subscribe_path,
-                alternates=alternates[feed.key],
-                calendar=_calendar_links(
-                    site, f"groups/{group.slug}", group.name, bool(group.meetings)
-                ),
-                next_meetings=[(group, o) for o in mine],
-                embed=embeds[feed.key],
-                **common,
-            ),
+            f"{item_keys[slug]}|{mine!r}" if mine else item_keys[slug],
+            lambda j=job: j()(),
             item.entry.updated,
+            portable=job,
         )
     for path, content_type, key, render, changed in calendars.documents(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
@@ -351,6 +340,33 @@ def specs(
             lambda d=data: d,
             history.created,
         )
+
+
+def _group_page(
+    site: Site,
+    item: Item,
+    feed: Feed,
+    mine: Sequence[Occurrence],
+    alternates: Markup,
+    embed: Markup,
+) -> Portable:
+    """A group's page, as a render that only holds what the page shows: not the item,
+    whose category holds every group, as it may be sent to a helper process."""
+    group = item.group
+    return Portable(
+        html.page,
+        "group.html",
+        group=group,
+        entry=item.entry,
+        category_name=item.category.name,
+        category_path=feed.page_path,
+        subscribe_path=feed.subscribe_path,
+        alternates=alternates,
+        calendar=_calendar_links(site, f"groups/{group.slug}", group.name, bool(group.meetings)),
+        next_meetings=[(group, o) for o in mine],
+        embed=embed,
+        site=site,
+    )
 
 
 class Embed(NamedTuple):
@@ -523,7 +539,7 @@ def build(
             out[spec.path] = old
             continue
         out[spec.path] = None  # rendered below, in this place of the order
-        (portable if isinstance(spec.render, Portable) else local).append((spec, old))
+        (local if spec.portable is None else portable).append((spec, old))
     if spread is None or len(portable) < SPREAD_RENDERS:
         local += portable
         portable = []
@@ -547,7 +563,7 @@ def build(
         assert spread is not None
         bodies = spread(
             render_portables,
-            [spec.render for spec, _ in portable],
+            [spec.portable() for spec, _ in portable if spec.portable is not None],
             SPREAD_CHUNK,
             render_local,  # meanwhile, the documents that stay here
         )
