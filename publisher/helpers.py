@@ -174,8 +174,12 @@ class Helpers:
             if meanwhile is not None:
                 meanwhile()
             return [r for c in chunks for r in func(c)]
-        if not self._helpers:
-            self._helpers = [_Helper() for _ in range(self.processes)]
+        while len(self._helpers) < self.processes:
+            try:
+                self._helpers.append(_Helper())
+            except OSError as exc:  # no process or pipe to be had: fewer helpers, or none
+                log.warning("A helper process could not start (%s); working without it.", exc)
+                self.processes = len(self._helpers)
         queue = deque(enumerate(chunks))
         done: list[list[R]] = [[] for _ in chunks]
         lock = threading.Lock()
@@ -225,9 +229,9 @@ class Helpers:
                 queue.clear()  # helpers take no more
             raise
         finally:
+            sys.setswitchinterval(interval)
             for thread in threads:
                 thread.join()
-            sys.setswitchinterval(interval)
         if failures:
             raise failures[0]
         for i, part in queue:  # given back by a helper that ended, or none could start
@@ -246,6 +250,9 @@ def main() -> None:
             func, chunk = _receive(stdin)
         except EOFError:
             os._exit(0)  # nothing to tidy: skip freeing a load's worth of objects
+        except Exception as exc:  # noqa: BLE001 - e.g. a class changed on disk since
+            _send(stdout, (False, RuntimeError(f"A helper could not read its job: {exc!r}")))
+            continue
         try:
             reply: tuple[bool, object] = (True, func(chunk))
         except Exception as exc:  # noqa: BLE001 - sent back and raised in the parent

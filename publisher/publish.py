@@ -29,7 +29,7 @@ from publisher.render.common import Site
 from publisher.store import events as event_store
 from publisher.store import history
 from publisher.store import publications as stored
-from publisher.store.db import checkpoint, connect, transaction
+from publisher.store.db import checkpoint, checkpoint_later, connect, transaction
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,6 @@ class Publisher:
         self.monotonic = monotonic
         self.data = Path(settings.data)
         self.conn = connect(settings.database)
-        self.conn.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint
         self._checkpointer: threading.Thread | None = None
         self._lock = threading.RLock()
         # Generation first: should another process publish in between, the next refresh
@@ -107,9 +106,10 @@ class Publisher:
         self.wake = threading.Event()
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.join()
-        self.conn.close()
+        with self._lock:  # no load may start a checkpoint after this
+            if self._checkpointer is not None:
+                self._checkpointer.join()
+            self.conn.close()
 
     def _checkpoint(self) -> None:
         """Move the load's pages into the database file on another thread (SQLite works
@@ -170,7 +170,7 @@ class Publisher:
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(self.data, contents, helpers.map)
             max_changes = self.settings.feed_max_entries
-            with transaction(self.conn):
+            with checkpoint_later(self.conn), transaction(self.conn):
                 base = history.tag_base(
                     self.conn, self.settings.tag_authority, self.settings.base_url, now
                 )

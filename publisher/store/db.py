@@ -8,14 +8,18 @@ wholly in the database or not at all.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.store.migrations import migrate
 from publisher.store.transaction import transaction
 
-__all__ = ["checkpoint", "connect", "transaction"]
+__all__ = ["checkpoint", "checkpoint_later", "connect", "transaction"]
 
 BUSY_TIMEOUT_MS = 30_000
+#: SQLite's default: a COMMIT that takes the log past this many pages checkpoints.
+WAL_AUTOCHECKPOINT = 1000
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -34,13 +38,24 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+@contextmanager
+def checkpoint_later(conn: sqlite3.Connection) -> Iterator[None]:
+    """No checkpoint in the COMMITs within: the caller runs ``checkpoint`` afterwards.
+    Other writes on the connection checkpoint as usual."""
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+
+
 def checkpoint(path: str | Path) -> None:
     """Copy committed pages from the write-ahead log into the database file.
 
     SQLite does this by itself in the COMMIT that takes the log past 1,000 pages; after a
     large load that was a quarter of a second inside the load, with its fsync. The loading
-    connection turns that off (``PRAGMA wal_autocheckpoint=0``) and a thread calls this
-    after the load instead. PASSIVE waits for no reader or writer; what it cannot copy
+    connection turns that off for the load (``checkpoint_later``) and a thread calls
+    this after the load instead. PASSIVE waits for no reader or writer; what it cannot copy
     now stays safely in the log for the next checkpoint."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
