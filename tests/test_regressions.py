@@ -269,3 +269,12 @@ def test_a_restart_with_other_hubs_kept_the_old_hubs_inside_the_feeds(data_dir, 
     assert not second.reload().unchanged
     assert b"https://hub.example.org/" in second.current["/feeds/all.atom"].body
     second.close()
+
+
+@pytest.mark.parametrize("path", ["/categories/community-groups/", "/groups/oor-mad-history/"])
+def test_the_embed_section_adds_no_blank_line_to_a_page(server, path):
+    """Rendering the 'Embed this' section once per category (``{{ embed }}`` instead of an
+    include) kept the newline after the tag, and every category and group page gained a
+    blank line before </main>."""
+    body = server.get(path).text
+    assert "</section>\n</main>" in body
