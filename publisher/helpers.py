@@ -29,6 +29,7 @@ import struct
 import subprocess
 import sys
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import IO, Any, Protocol, TypeVar
@@ -90,10 +91,15 @@ class HelperGone(Exception):
     """The helper process ended before it answered."""
 
 
+def _versions(functions: list[Callable[[], str]]) -> list[str]:
+    return [function() for function in functions]
+
+
 class _Helper:
     """One helper process and the pipe to it; used by one thread at a time."""
 
     def __init__(self) -> None:
+        self.agreed = False
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "publisher.helpers"],
@@ -137,8 +143,14 @@ class Helpers:
 
     Use as a context manager: the processes end with the block."""
 
-    def __init__(self, processes: int, share: bool = True) -> None:
+    def __init__(
+        self, processes: int, share: bool = True, version: Callable[[], str] | None = None
+    ) -> None:
         self.processes = usable(processes)
+        #: A module-level function naming the code's version (publication.render_version):
+        #: a helper runs the code on disk, which may have been replaced since this process
+        #: started; one whose version differs is not used, so a load never mixes the two.
+        self.version = version
         #: Whether this process takes chunks too; False leaves every chunk to the helpers
         #: while they live (the tests use it to check a helper's results).
         self.share = share
@@ -153,6 +165,24 @@ class Helpers:
         for helper in self._helpers:
             helper.stop()
         self._helpers = []
+
+    def _agrees(self, helper: _Helper) -> bool:
+        """Whether ``helper`` runs the same code as this process (asked once per helper)."""
+        if self.version is None or helper.agreed:
+            return True
+        try:
+            [theirs] = helper.call(_versions, [self.version])
+        except HelperGone:
+            return False
+        if theirs != self.version():
+            log.warning(
+                "A helper process runs other code than this one (was it updated on disk?); "
+                "this process does its work. Restart the service to use the new code."
+            )
+            helper.stop()
+            return False
+        helper.agreed = True
+        return True
 
     def map(
         self,
@@ -186,6 +216,8 @@ class Helpers:
         failures: list[BaseException] = []
 
         def helped(helper: _Helper) -> None:
+            if not self._agrees(helper):
+                return
             while True:
                 with lock:
                     if not queue or failures:
@@ -256,11 +288,22 @@ def main() -> None:
         try:
             reply: tuple[bool, object] = (True, func(chunk))
         except Exception as exc:  # noqa: BLE001 - sent back and raised in the parent
-            reply = (False, exc)
+            traceback.print_exc()  # where it happened, in the service's log (our stderr)
+            reply = (False, _portable_error(exc))
         try:
             _send(stdout, reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             _send(stdout, (False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def _portable_error(exc: Exception) -> Exception:
+    """``exc``, or a RuntimeError saying the same should ``exc`` not survive pickling (an
+    exception whose constructor takes other arguments than its message does not)."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 if __name__ == "__main__":

@@ -156,7 +156,11 @@ class Publisher:
         Raises a PublisherError, changing nothing: DirectoryError (the checker's problems),
         MassRemovalError (unconfirmed removal of more than half), SlugTakenError.
         """
-        with self._lock, _collector_paused(), Helpers(self.settings.load_helpers) as helpers:
+        with (
+            self._lock,
+            _collector_paused(),
+            Helpers(self.settings.load_helpers, version=render_version) as helpers,
+        ):
             contents = files.read_folder(self.data)
             state = self._state(contents)
             row = self.conn.execute(

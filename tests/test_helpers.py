@@ -42,6 +42,20 @@ def fails_on_seven(jobs: list[int]) -> list[int]:
     return jobs
 
 
+def pid_version() -> str:
+    """A code version that differs in every process, as if the code changed on disk."""
+    return str(os.getpid())
+
+
+class PickyError(Exception):
+    def __init__(self, what: str, why: str) -> None:  # pickles, but cannot be unpickled
+        super().__init__(f"{what} because {why}")
+
+
+def fails_pickily(jobs: list[int]) -> list[int]:
+    raise PickyError("it failed", "it had to")
+
+
 def ends_unless_in(jobs: list[tuple[int, int]]) -> list[int]:
     """Ends the process it runs in, unless that is the given one (each job: pid, number)."""
     if any(pid != os.getpid() for pid, _ in jobs):
@@ -59,7 +73,7 @@ def test_results_come_back_in_order_whoever_computed_them():
 @needs_a_second_core
 def test_helpers_alone_run_the_jobs_while_this_process_does_its_own_work():
     ran: list[bool] = []
-    with Helpers(1, share=False) as helpers:
+    with Helpers(1, share=False, version=publication.render_version) as helpers:
         result = helpers.map(pids, list(range(10)), 2, lambda: ran.append(True))
     assert ran == [True]
     assert len(result) == 10
@@ -80,6 +94,22 @@ def test_without_helpers_this_process_does_everything():
 def test_an_error_in_a_helper_is_raised_in_the_loading_process():
     with Helpers(1, share=False) as helpers, pytest.raises(ValueError, match="seven"):
         helpers.map(fails_on_seven, list(range(10)), 2)
+
+
+@needs_a_second_core
+def test_an_error_that_cannot_travel_is_raised_as_a_runtime_error():
+    with Helpers(1, share=False) as helpers, pytest.raises(RuntimeError, match="PickyError"):
+        helpers.map(fails_pickily, list(range(4)), 2)
+
+
+@needs_a_second_core
+def test_a_helper_running_other_code_is_not_used(caplog):
+    """Code replaced on disk since the service started: the helper would render with the
+    new templates while this process renders with the old, in one publication."""
+    with caplog.at_level(logging.WARNING), Helpers(1, share=False, version=pid_version) as h:
+        assert h.map(pids, list(range(10)), 2) == [os.getpid()] * 10
+    assert h.chunks_helped == 0
+    assert "other code" in caplog.text
 
 
 @needs_a_second_core
