@@ -19,7 +19,6 @@ is still starting (a quarter of a second), this process simply does more of the 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import logging
 import os
@@ -33,6 +32,11 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import IO, Any, Protocol, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # not a Unix: pipes keep their default size
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +116,7 @@ class _Helper:
         # each 64 KB, and the helper idled meanwhile. Larger pipes mean one read per result.
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(AttributeError, OSError):  # not Linux, or capped lower
-                fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+                fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
 
     def call(self, func: Callable[[list[T]], list[R]], chunk: list[T]) -> list[R]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
