@@ -106,10 +106,11 @@ class Publisher:
         self.wake = threading.Event()
 
     def close(self) -> None:
-        with self._lock:  # no load may start a checkpoint after this
-            if self._checkpointer is not None:
-                self._checkpointer.join()
-            self.conn.close()
+        """Close the database. Not under the load lock: a shutdown must not wait for a
+        load, whose transaction simply does not commit."""
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+        self.conn.close()
 
     def _checkpoint(self) -> None:
         """Move the load's pages into the database file on another thread (SQLite works

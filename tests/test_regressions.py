@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import datetime
 
 import pytest
@@ -19,6 +20,7 @@ from tests.test_history import (
     remove_group,
     write_groups,
 )
+from tests.test_publication import publisher_on
 
 COMMUNITY = "community-groups"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -278,3 +280,28 @@ def test_the_embed_section_adds_no_blank_line_to_a_page(server, path):
     blank line before </main>."""
     body = server.get(path).text
     assert "</section>\n</main>" in body
+
+
+def test_closing_does_not_wait_for_a_load_in_progress(data_dir, tmp_path, clock):
+    """close() took the load lock, so stopping the server during a large first load waited
+    for the load, past granian's graceful-stop time, and the worker was killed."""
+    publisher = publisher_on(data_dir, tmp_path / "db.sqlite3", clock)
+    loading, release = threading.Event(), threading.Event()
+
+    def load_in_progress() -> None:
+        with publisher._lock:  # noqa: SLF001 - what a running reload holds
+            loading.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=load_in_progress)
+    holder.start()
+    loading.wait(5)
+    closer = threading.Thread(target=publisher.close)
+    closer.start()
+    closer.join(5)
+    try:
+        assert not closer.is_alive(), "close() waited for the load"
+    finally:
+        release.set()
+        holder.join(5)
+        closer.join(5)
