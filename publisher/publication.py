@@ -532,16 +532,19 @@ def build(
     """
     out: dict[str, Publication | None] = {}
     local: list[tuple[Spec, Publication | None]] = []
-    portable: list[tuple[Spec, Publication | None]] = []
+    portable: list[tuple[Spec, Publication | None, Callable[[], Portable]]] = []
     for spec in specs(directory, history, site, memo, cal):
         old = previous.get(spec.path)
         if old is not None and old.key == spec.key:
             out[spec.path] = old
             continue
         out[spec.path] = None  # rendered below, in this place of the order
-        (local if spec.portable is None else portable).append((spec, old))
+        if spec.portable is None:
+            local.append((spec, old))
+        else:
+            portable.append((spec, old, spec.portable))
     if spread is None or len(portable) < SPREAD_RENDERS:
-        local += portable
+        local += [(spec, old) for spec, old, _ in portable]
         portable = []
 
     def publish(spec: Spec, old: Publication | None, body: bytes) -> None:
@@ -563,11 +566,11 @@ def build(
         assert spread is not None
         bodies = spread(
             render_portables,
-            [spec.portable() for spec, _ in portable if spec.portable is not None],
+            [make() for _, _, make in portable],
             SPREAD_CHUNK,
             render_local,  # meanwhile, the documents that stay here
         )
-        for (spec, old), body in zip(portable, bodies, strict=True):
+        for (spec, old, _), body in zip(portable, bodies, strict=True):
             publish(spec, old, body)
     else:
         render_local()
