@@ -14,6 +14,8 @@ length-prefixed pickle; it ends when its stdin closes, so it cannot outlive its 
 Work is shared, not split in fixed parts: a thread per helper takes chunks from the front of
 the queue and this process takes chunks from the back, until none is left. While a helper
 is still starting (a quarter of a second), this process simply does more of the work itself.
+Each chunk done is handed to the caller at once, on its own thread, so that it can store
+results while the helpers still work.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from queue import Empty, SimpleQueue
 from typing import IO, Any, Protocol, TypeVar
 
 try:
@@ -53,7 +56,7 @@ SWITCH_INTERVAL = 0.0005
 
 
 class Spread(Protocol):
-    """``Helpers.map``, as the code that has work to share sees it."""
+    """``Helpers.each``, as the code that has work to share sees it."""
 
     def __call__(
         self,
@@ -61,7 +64,13 @@ class Spread(Protocol):
         jobs: Sequence[T],
         chunk: int,
         meanwhile: Callable[[], None] | None = None,
-    ) -> list[R]: ...
+    ) -> Iterator[tuple[int, list[R]]]: ...
+
+
+def in_order(done: Iterable[tuple[int, list[R]]]) -> list[R]:
+    """The results of ``Helpers.each`` in the order of its jobs."""
+    by_start = dict(done)
+    return [r for start in sorted(by_start) for r in by_start[start]]
 
 
 def usable(wanted: int) -> int:
@@ -188,14 +197,16 @@ class Helpers:
         helper.agreed = True
         return True
 
-    def map(
+    def each(
         self,
         func: Callable[[list[T]], list[R]],
         jobs: Sequence[T],
         chunk: int,
         meanwhile: Callable[[], None] | None = None,
-    ) -> list[R]:
-        """``func`` over ``jobs`` in chunks of ``chunk``, results in the order of ``jobs``.
+    ) -> Iterator[tuple[int, list[R]]]:
+        """``func`` over ``jobs`` in chunks of ``chunk``: yields (index of the chunk's first
+        job, its results) as each chunk is done, in no set order, always on the calling
+        thread, so that the caller can store results while helpers work on the rest.
 
         ``func`` takes a list and returns one result per item; it must be a module-level
         function and the jobs picklable, as they may run in a helper. Without helpers, or
@@ -203,42 +214,48 @@ class Helpers:
         ``meanwhile``, work that stays in this process, runs first, while helpers start on
         the jobs.
         """
-        chunks = [list(jobs[i : i + chunk]) for i in range(0, len(jobs), chunk)]
+        chunks = [(i, list(jobs[i : i + chunk])) for i in range(0, len(jobs), chunk)]
         if self.processes == 0 or len(chunks) < 2:
             if meanwhile is not None:
                 meanwhile()
-            return [r for c in chunks for r in func(c)]
+            for i, part in chunks:
+                yield i, func(part)
+            return
         while len(self._helpers) < self.processes:
             try:
                 self._helpers.append(_Helper())
             except OSError as exc:  # no process or pipe to be had: fewer helpers, or none
                 log.warning("A helper process could not start (%s); working without it.", exc)
                 self.processes = len(self._helpers)
-        queue = deque(enumerate(chunks))
-        done: list[list[R]] = [[] for _ in chunks]
+        queue = deque(chunks)
         lock = threading.Lock()
         failures: list[BaseException] = []
+        #: Chunks the helpers finished, and a None from each helper's thread as it ends.
+        finished: SimpleQueue[tuple[int, list[R]] | None] = SimpleQueue()
 
         def helped(helper: _Helper) -> None:
-            if not self._agrees(helper):
-                return
-            while True:
-                with lock:
-                    if not queue or failures:
-                        return
-                    i, part = queue.popleft()
-                try:
-                    done[i] = helper.call(func, part)
-                except HelperGone:
-                    log.warning("A helper process ended early; this process does its work.")
+            try:
+                if not self._agrees(helper):
+                    return
+                while True:
                     with lock:
-                        queue.appendleft((i, part))
-                    return
-                except BaseException as exc:  # func's own error: raised below, as if here
-                    failures.append(exc)
-                    return
-                with lock:
-                    self.chunks_helped += 1
+                        if not queue or failures:
+                            return
+                        i, part = queue.popleft()
+                    try:
+                        finished.put((i, helper.call(func, part)))
+                    except HelperGone:
+                        log.warning("A helper process ended early; this process does its work.")
+                        with lock:
+                            queue.appendleft((i, part))
+                        return
+                    except BaseException as exc:  # func's own error: raised below, as if here
+                        failures.append(exc)
+                        return
+                    with lock:
+                        self.chunks_helped += 1
+            finally:
+                finished.put(None)
 
         threads = [
             threading.Thread(target=helped, args=(h,), name="helper", daemon=True)
@@ -247,6 +264,7 @@ class Helpers:
         ]
         for thread in threads:
             thread.start()
+        live = len(threads)
         interval = sys.getswitchinterval()
         # The threads above mostly wait on pipes; when a result arrives they need the GIL
         # soon, or the helper waits for its next chunk while this thread renders.
@@ -254,13 +272,25 @@ class Helpers:
         try:
             if meanwhile is not None:
                 meanwhile()
-            while self.share:
+            while True:
+                # First hand over what the helpers have done, then take a chunk from the back.
+                while (item := _next(finished, wait=False)) is not _EMPTY:
+                    if item is None:
+                        live -= 1
+                    else:
+                        yield item
                 with lock:
-                    if not queue or failures:
+                    if not self.share or not queue or failures:
                         break
                     i, part = queue.pop()
-                done[i] = func(part)
-        except BaseException:
+                yield i, func(part)
+            while live:  # the helpers' last chunks
+                item = _next(finished, wait=True)
+                if item is None:
+                    live -= 1
+                elif not failures:
+                    yield item
+        except BaseException:  # also GeneratorExit: the caller stopped early
             with lock:
                 queue.clear()  # helpers take no more
             raise
@@ -271,8 +301,18 @@ class Helpers:
         if failures:
             raise failures[0]
         for i, part in queue:  # given back by a helper that ended, or none could start
-            done[i] = func(part)
-        return [r for part in done for r in part]
+            yield i, func(part)
+
+
+_EMPTY = object()
+
+
+def _next(finished: SimpleQueue[Any], wait: bool) -> Any:
+    """The next item from ``finished``, or _EMPTY when there is none and ``wait`` is false."""
+    try:
+        return finished.get(block=wait)
+    except Empty:
+        return _EMPTY
 
 
 def main() -> None:

@@ -522,9 +522,16 @@ def build(
     memo: Memo,
     cal: calendars.Calendars,
     spread: Spread | None = None,
+    alongside: Callable[[], None] | None = None,
+    keep: Callable[[list[Publication]], None] | None = None,
 ) -> tuple[dict[str, Publication], int]:
     """Render what changed; reuse the rest. Returns the publications and how many were
-    rendered. ``spread`` may render many Portable renders on helper processes.
+    rendered.
+
+    ``spread`` may render many Portable renders on helper processes. The caller's own work
+    goes on meanwhile: ``alongside`` runs once this process has rendered the documents that
+    stay here, and ``keep`` gets each batch of new publications as it is made (to store it),
+    always on this thread.
 
     Last-Modified is the newest change of the document's inputs. Should the bytes change with
     no such change (a setting or the code changed), it becomes ``now``, so a client's
@@ -547,31 +554,33 @@ def build(
         local += [(spec, old) for spec, old, _ in portable]
         portable = []
 
-    def publish(spec: Spec, old: Publication | None, body: bytes) -> None:
+    def publish(spec: Spec, old: Publication | None, body: bytes) -> Publication:
         etag = etag_of(body)
         modified = spec.changed.replace(microsecond=0)  # HTTP dates have whole seconds
         if old is not None and old.etag == etag:
             modified = old.last_modified
         elif old is not None and old.last_modified >= modified:
             modified = now.replace(microsecond=0)
-        out[spec.path] = Publication(
+        made = out[spec.path] = Publication(
             spec.path, spec.status, spec.content_type, body, etag, modified, spec.key, spec.location
         )
+        return made
 
     def render_local() -> None:
-        for spec, old in local:
-            publish(spec, old, spec.render())
+        batch = [publish(spec, old, spec.render()) for spec, old in local]
+        if keep is not None:
+            keep(batch)
+        if alongside is not None:
+            alongside()
 
     if portable:
         assert spread is not None
-        bodies = spread(
-            render_portables,
-            [make() for _, _, make in portable],
-            SPREAD_CHUNK,
-            render_local,  # meanwhile, the documents that stay here
-        )
-        for (spec, old, _), body in zip(portable, bodies, strict=True):
-            publish(spec, old, body)
+        jobs = [make() for _, _, make in portable]
+        for start, bodies in spread(render_portables, jobs, SPREAD_CHUNK, render_local):
+            done = portable[start : start + len(bodies)]
+            batch = [publish(s, old, body) for (s, old, _), body in zip(done, bodies, strict=True)]
+            if keep is not None:
+                keep(batch)
     else:
         render_local()
     rendered = len(local) + len(portable)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from publisher import calendars
@@ -173,7 +174,7 @@ class Publisher:
                 self.refresh(force=True)
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
-            directory = load_directory(self.data, contents, helpers.map)
+            directory = load_directory(self.data, contents, helpers.each)
             max_changes = self.settings.feed_max_entries
             with checkpoint_later(self.conn), transaction(self.conn):
                 base = history.tag_base(
@@ -189,7 +190,7 @@ class Publisher:
                     previous = stored.load_all(self.conn)
                     known = history.read(self.conn, max_changes)
                     known_events = event_store.read(self.conn)
-                count, view = history.record(
+                count, view, writes = history.record(
                     self.conn, directory, now, base, known, max_changes, confirm_removals
                 )
                 cal, event_states = self._calendars(directory, view, now, known_events)
@@ -201,9 +202,12 @@ class Publisher:
                     now,
                     self._memo,
                     cal,
-                    helpers.map,
+                    helpers.each,
+                    # While helpers render, this process stores what it can.
+                    alongside=partial(history.write, self.conn, writes),
+                    keep=partial(stored.save, self.conn),
                 )
-                stored.save(self.conn, pubs, previous)
+                stored.remove_gone(self.conn, pubs, previous)
                 queued = fanout.queue_change(self.conn, previous, pubs, self.settings, now)
                 cur = self.conn.execute(
                     "INSERT INTO loads (at, data_fingerprint, changes, due) VALUES (?, ?, ?, ?)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from publisher import publication, publish
 from publisher.directory import validate
-from publisher.helpers import Helpers, usable
+from publisher.helpers import Helpers, in_order, usable
 from tests.conftest import Clock
 from tests.test_publication import publisher_on
 
@@ -66,7 +67,9 @@ def ends_unless_in(jobs: list[tuple[int, int]]) -> list[int]:
 @needs_a_second_core
 def test_results_come_back_in_order_whoever_computed_them():
     with Helpers(1) as helpers:
-        assert helpers.map(slow_squares, list(range(40)), 2) == [n * n for n in range(40)]
+        assert in_order(helpers.each(slow_squares, list(range(40)), 2)) == [
+            n * n for n in range(40)
+        ]
         assert helpers.chunks_helped > 0, "the helper should have taken some of 20 chunks"
 
 
@@ -74,17 +77,46 @@ def test_results_come_back_in_order_whoever_computed_them():
 def test_helpers_alone_run_the_jobs_while_this_process_does_its_own_work():
     ran: list[bool] = []
     with Helpers(1, share=False, version=publication.render_version) as helpers:
-        result = helpers.map(pids, list(range(10)), 2, lambda: ran.append(True))
+        result = in_order(helpers.each(pids, list(range(10)), 2, lambda: ran.append(True)))
     assert ran == [True]
     assert len(result) == 10
     assert os.getpid() not in result
     assert helpers.chunks_helped == 5
 
 
+@needs_a_second_core
+def test_each_chunk_is_handed_over_on_the_calling_thread_as_soon_as_it_is_done():
+    """A load stores each chunk of pages while the helper renders the next ones."""
+    jobs = list(range(24))
+    seen: list[tuple[int, list[int], str]] = []
+    helped_at_first = None
+    with Helpers(1, share=False) as helpers:
+        for start, squares in helpers.each(slow_squares, jobs, 2):
+            seen.append((start, squares, threading.current_thread().name))
+            if helped_at_first is None:
+                helped_at_first = helpers.chunks_helped
+    assert helped_at_first is not None and helped_at_first < 12, "handed over only at the end"
+    assert sorted(start for start, _, _ in seen) == list(range(0, 24, 2))
+    assert all(squares == [n * n for n in jobs[s : s + 2]] for s, squares, _ in seen)
+    assert {name for _, _, name in seen} == {threading.main_thread().name}
+    assert helpers.chunks_helped == 12
+
+
+@needs_a_second_core
+def test_stopping_early_takes_no_more_chunks_and_ends_the_helpers():
+    with Helpers(1) as helpers:
+        for _ in helpers.each(slow_squares, list(range(200)), 2):
+            break  # the caller gave up on the first chunk (e.g. it could not store it)
+        procs = [h.proc for h in helpers._helpers]  # noqa: SLF001 - the processes themselves
+        assert helpers.chunks_helped < 10
+        assert not any(t.name == "helper" for t in threading.enumerate())
+    assert all(p.poll() is not None for p in procs)
+
+
 def test_without_helpers_this_process_does_everything():
     ran: list[bool] = []
     with Helpers(0) as helpers:
-        result = helpers.map(pids, list(range(10)), 2, lambda: ran.append(True))
+        result = in_order(helpers.each(pids, list(range(10)), 2, lambda: ran.append(True)))
     assert result == [os.getpid()] * 10
     assert ran == [True]
     assert helpers.chunks_helped == 0
@@ -93,13 +125,13 @@ def test_without_helpers_this_process_does_everything():
 @needs_a_second_core
 def test_an_error_in_a_helper_is_raised_in_the_loading_process():
     with Helpers(1, share=False) as helpers, pytest.raises(ValueError, match="seven"):
-        helpers.map(fails_on_seven, list(range(10)), 2)
+        in_order(helpers.each(fails_on_seven, list(range(10)), 2))
 
 
 @needs_a_second_core
 def test_an_error_that_cannot_travel_is_raised_as_a_runtime_error():
     with Helpers(1, share=False) as helpers, pytest.raises(RuntimeError, match="PickyError"):
-        helpers.map(fails_pickily, list(range(4)), 2)
+        in_order(helpers.each(fails_pickily, list(range(4)), 2))
 
 
 @needs_a_second_core
@@ -107,7 +139,7 @@ def test_a_helper_running_other_code_is_not_used(caplog):
     """Code replaced on disk since the service started: the helper would render with the
     new templates while this process renders with the old, in one publication."""
     with caplog.at_level(logging.WARNING), Helpers(1, share=False, version=pid_version) as h:
-        assert h.map(pids, list(range(10)), 2) == [os.getpid()] * 10
+        assert in_order(h.each(pids, list(range(10)), 2)) == [os.getpid()] * 10
     assert h.chunks_helped == 0
     assert "other code" in caplog.text
 
@@ -116,7 +148,7 @@ def test_a_helper_running_other_code_is_not_used(caplog):
 def test_a_helper_that_ends_early_leaves_its_work_to_this_process(caplog):
     jobs = [(os.getpid(), n) for n in range(10)]
     with caplog.at_level(logging.WARNING), Helpers(1, share=False) as helpers:
-        assert helpers.map(ends_unless_in, jobs, 2) == list(range(10))
+        assert in_order(helpers.each(ends_unless_in, jobs, 2)) == list(range(10))
     assert helpers.chunks_helped == 0
     assert "ended early" in caplog.text
 
@@ -124,7 +156,7 @@ def test_a_helper_that_ends_early_leaves_its_work_to_this_process(caplog):
 @needs_a_second_core
 def test_helpers_end_with_the_block():
     with Helpers(1) as helpers:
-        helpers.map(slow_squares, list(range(20)), 2)
+        in_order(helpers.each(slow_squares, list(range(20)), 2))
         procs = [h.proc for h in helpers._helpers]  # noqa: SLF001 - the processes themselves
         assert procs and all(p.poll() is None for p in procs)
     assert all(p.poll() is not None for p in procs)

@@ -32,7 +32,7 @@ from publisher.directory.model import (
     fingerprint_of,
 )
 from publisher.errors import DirectoryError, Problem
-from publisher.helpers import Spread
+from publisher.helpers import Spread, in_order
 from publisher.render import vtimezone
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -528,7 +528,7 @@ def check_groups_files(
         if name != SITE_FILE and ((cached := _CHECKED.get(name)) is None or cached[0] != raw)
     ]
     if spread is not None and sum(len(raw) for _, raw in todo) >= SPREAD_BYTES:
-        results = spread(check_files, todo, SPREAD_CHUNK)
+        results = in_order(spread(check_files, todo, SPREAD_CHUNK))
     else:
         results = check_files(todo)
     for (name, raw), result in zip(todo, results, strict=True):

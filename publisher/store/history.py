@@ -1,8 +1,8 @@
 """Entry history: stable ids, first-published and updated times, and the change log.
 
-``record`` compares a validated directory with what the database knows and writes only real
-changes, so an unchanged group keeps its dates across restarts (the dates feeds carry are
-facts, not build times). It runs inside the caller's transaction.
+``record`` compares a validated directory with what the database knows and works out only
+real changes, so an unchanged group keeps its dates across restarts (the dates feeds carry
+are facts, not build times); ``write`` stores them, inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -170,6 +170,18 @@ def _match(
     return plan
 
 
+@dataclass(frozen=True)
+class Writes:
+    """The rows that store one load's changes, worked out before any is written: the
+    loading process writes them while helper processes render (publisher.publish)."""
+
+    updates: list[tuple[object, ...]]
+    removals: list[tuple[object, ...]]
+    inserts: list[tuple[object, ...]]
+    slugs: list[tuple[str, int]]
+    changes: list[tuple[object, ...]]
+
+
 def record(
     conn: sqlite3.Connection,
     directory: Directory,
@@ -178,14 +190,15 @@ def record(
     known: History,
     max_changes: int,
     confirm_removals: bool = False,
-) -> tuple[int, History]:
-    """Write the differences between ``directory`` and the history ``known`` (as ``read``
-    gave it, or a previous ``record``); return how many, and the history as it now is.
+) -> tuple[int, History, Writes]:
+    """The differences between ``directory`` and the history ``known`` (as ``read`` gave
+    it, or a previous ``record``): how many, the history as it will be, and the rows that
+    store them (``write``). Reads the stored copy of a changed group; writes nothing.
 
-    Raises MassRemovalError, writing nothing, when more than half of the present groups would
-    go and ``confirm_removals`` is false: a truncated file must not empty every feed.
-    Writes are batched (one statement per table), and the new history is worked out here
-    rather than read back, so a one-field edit of a large directory stays cheap.
+    Raises MassRemovalError when more than half of the present groups would go and
+    ``confirm_removals`` is false: a truncated file must not empty every feed.
+    The new history is worked out here rather than read back after writing, so a one-field
+    edit of a large directory stays cheap.
     """
     rows = {e.id: e for e in known.entries}
     slugs = dict(known.slugs)
@@ -279,22 +292,11 @@ def record(
         removals.append((format_time(at), format_time(at), entry_id))
         changed(entry, "removed", [], [entry.category])
 
-    # Renames free their old slug (UNIQUE) before another entry may take it: update first.
-    conn.executemany(
-        "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, content = ?, "
-        "updated = ?, removed = NULL WHERE id = ?",
+    writes = Writes(
         updates,
-    )
-    conn.executemany("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", removals)
-    conn.executemany(
-        "INSERT INTO entries (id, entry_id, slug, category, name, fingerprint, content, "
-        "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        removals,
         inserts,
-    )
-    conn.executemany("INSERT INTO slugs (slug, entry) VALUES (?, ?)", new_slugs)
-    conn.executemany(
-        "INSERT INTO changes (id, entry, kind, fields, at, slug, name, categories) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        new_slugs,
         [
             (
                 c.id,
@@ -314,13 +316,36 @@ def record(
         for category in change.categories:
             newest[category] = max(change.at, newest.get(category, change.at))
     latest = sorted(log, key=lambda c: (c.at, c.id), reverse=True)
-    return len(log), replace(
+    view = replace(
         known,
         entries=tuple(rows[i] for i in sorted(rows)),
         slugs=slugs,
         changes=tuple([*latest, *known.changes][:max_changes]),
         newest_by_category=newest,
         last_change_id=known.last_change_id + len(log),
+    )
+    return len(log), view, writes
+
+
+def write(conn: sqlite3.Connection, writes: Writes) -> None:
+    """Store what ``record`` worked out: one statement per table."""
+    # Renames free their old slug (UNIQUE) before another entry may take it: update first.
+    conn.executemany(
+        "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, content = ?, "
+        "updated = ?, removed = NULL WHERE id = ?",
+        writes.updates,
+    )
+    conn.executemany("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", writes.removals)
+    conn.executemany(
+        "INSERT INTO entries (id, entry_id, slug, category, name, fingerprint, content, "
+        "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        writes.inserts,
+    )
+    conn.executemany("INSERT INTO slugs (slug, entry) VALUES (?, ?)", writes.slugs)
+    conn.executemany(
+        "INSERT INTO changes (id, entry, kind, fields, at, slug, name, categories) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        writes.changes,
     )
 
 

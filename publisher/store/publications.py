@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from publisher.publication import Publication
@@ -26,13 +26,9 @@ def load_all(conn: sqlite3.Connection) -> dict[str, Publication]:
     }
 
 
-def save(
-    conn: sqlite3.Connection, new: Mapping[str, Publication], old: Mapping[str, Publication]
-) -> None:
-    """Write only what differs from ``old`` (inside the caller's transaction)."""
-    conn.executemany(
-        "DELETE FROM publications WHERE path = ?", [(path,) for path in old.keys() - new.keys()]
-    )
+def save(conn: sqlite3.Connection, made: Iterable[Publication]) -> None:
+    """Write newly made publications (inside the caller's transaction): a load calls this
+    for each batch as it is rendered."""
     conn.executemany(
         "INSERT OR REPLACE INTO publications "
         "(path, status, content_type, body, etag, last_modified, location, key) "
@@ -48,9 +44,18 @@ def save(
                 p.location,
                 p.key,
             )
-            for path, p in new.items()
-            if old.get(path) is not p
+            for p in made
         ],
+    )
+
+
+def remove_gone(
+    conn: sqlite3.Connection, new: Mapping[str, Publication], old: Mapping[str, Publication]
+) -> None:
+    """Delete the documents ``old`` had and ``new`` has not (inside the caller's
+    transaction)."""
+    conn.executemany(
+        "DELETE FROM publications WHERE path = ?", [(path,) for path in old.keys() - new.keys()]
     )
 
 
