@@ -126,7 +126,7 @@ def child(folder: Path, database: Path) -> None:
         cal = calendars.Calendars(found, states, calendars.upcoming(directory, NOW))
         whole = single = 0
         middle = 0.0
-        for path, _, _, render, _ in calendars.documents(
+        for path, _, _, render, _, _ in calendars.documents(
             directory, site, cal, "b", calendars.Blocks(), items, item_keys, lambda _: NOW
         ):
             began = time.perf_counter()

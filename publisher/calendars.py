@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from publisher.directory.model import Directory, Group, Meetings, OneOff, Series
 from publisher.directory.schedule import Occurrence, date_words, occurrences
 from publisher.render import ical
-from publisher.render.common import Item, Site, category_path, group_path
+from publisher.render.common import Item, Portable, Site, category_path, group_path
 from publisher.store.events import State
 from publisher.store.history import History
 
@@ -33,7 +33,8 @@ WINDOW = timedelta(days=365)
 NEXT_ON_HOME = 8
 NEXT_ON_GROUP = 6
 
-Doc = tuple[str, str, str, Callable[[], bytes], datetime]  # path, type, key, render, changed
+#: path, type, key, render, changed, and the render as a Portable (made when needed) or None.
+Doc = tuple[str, str, str, Callable[[], bytes], datetime, Callable[[], Portable] | None]
 
 
 @dataclass(frozen=True)
@@ -280,15 +281,44 @@ def documents(
 
     info = partial(calendar_info, site)
 
+    def made(chosen: list[Event]) -> list[bytes]:
+        return [blocks.get(e, states[e.uid], page_of[e.group.slug]) for e in chosen]
+
+    def zones(chosen: list[Event]) -> list[str]:
+        found = {e.group.meetings.time_zone for e in chosen if e.group.meetings}
+        return [z for z in found if z]
+
     def doc(
         path: str, about: Callable[[], ical.Info], key: str, chosen: list[Event], when: datetime
     ) -> Doc:
         def render() -> bytes:
-            made = (blocks.get(e, states[e.uid], page_of[e.group.slug]) for e in chosen)
-            zones = {e.group.meetings.time_zone for e in chosen if e.group.meetings}
-            return ical.calendar(about(), [z for z in zones if z], made)
+            return ical.calendar(about(), zones(chosen), made(chosen))
 
-        return path, CALENDAR_TYPE, key, render, when
+        return path, CALENDAR_TYPE, key, render, when, None
+
+    def group_doc(group: Group, key: str, chosen: list[Event], when: datetime) -> Doc:
+        def portable() -> Portable:
+            description = group_description(group, site)
+            zone = group.meetings.time_zone if group.meetings else None
+            return Portable(
+                group_calendar,
+                site,
+                group.slug,
+                group.name,
+                description,
+                zone,
+                zones(chosen),
+                made(chosen),
+            )
+
+        return (
+            group_calendar_path(group.slug),
+            CALENDAR_TYPE,
+            key,
+            lambda: portable()(),
+            when,
+            portable,
+        )
 
     listed = [
         (
@@ -316,25 +346,26 @@ def documents(
     for item in items:
         group = item.group
         mine = by_group.get(group.slug, [])
-        path = group_calendar_path(group.slug)
-        about = partial(_group_info, info, site, group, path)
         key = f"{base}|{item_keys[group.slug]}|ics|{[keys[e.uid] for e in mine] if mine else ''}"
-        yield doc(path, about, key, mine, item.entry.updated)
+        yield group_doc(group, key, mine, item.entry.updated)
         if mine:
             yield from _singles(group, mine, states, cal.soon, base, page_of[group.slug], info)
 
 
-def _group_info(
-    info: Callable[[str, str, str, str, str | None], ical.Info], site: Site, group: Group, path: str
-) -> ical.Info:
-    zone = group.meetings.time_zone if group.meetings else None
-    return info(
-        path,
-        group_path(group.slug),
-        f"{group.name}: meetings",
-        group_description(group, site),
-        zone,
-    )
+def group_calendar(
+    site: Site,
+    slug: str,
+    name: str,
+    description: str,
+    zone: str | None,
+    zones: list[str],
+    events: list[bytes],
+) -> bytes:
+    """A group's calendar: module-level, with only what it shows, so that a helper process
+    may render it (10,000 groups have 10,000 calendars)."""
+    path = group_calendar_path(slug)
+    info = calendar_info(site, path, group_path(slug), f"{name}: meetings", description, zone)
+    return ical.calendar(info, zones, events)
 
 
 def _singles(
@@ -367,10 +398,4 @@ def _singles(
             made = [ical.single(states[e.uid], e.group, e.source, page, o) for e, o in c]
             return ical.calendar(a(), [zone] if zone else [], made)
 
-        yield (
-            path,
-            CALENDAR_TYPE,
-            key,
-            render,
-            newest,
-        )
+        yield path, CALENDAR_TYPE, key, render, newest, None

@@ -82,9 +82,14 @@ def usable(wanted: int) -> int:
     return max(0, min(wanted, cores - 1))
 
 
-def _send(stream: IO[bytes], value: object) -> None:
+def _frame(value: object) -> bytes:
+    """``value`` as sent over a pipe: its pickle, after its length."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
+    return _LENGTH.pack(len(data)) + data
+
+
+def _send(stream: IO[bytes], value: object) -> None:
+    stream.write(_frame(value))
     stream.flush()
 
 
@@ -113,6 +118,8 @@ class _Helper:
 
     def __init__(self) -> None:
         self.agreed = False
+        #: Answers to be read and dropped before the next (see ``read``).
+        self.unread = 0
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "publisher.helpers"],
@@ -126,17 +133,48 @@ class _Helper:
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(AttributeError, OSError):  # not Linux, or capped lower
                 fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
+        #: Bytes its stdin pipe holds (0: unknown): a job that fits may be sent before the
+        #: answer to the previous one is read (see ``Helpers.each``).
+        self.room = 0
+        with contextlib.suppress(AttributeError, OSError):
+            self.room = fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[union-attr]
 
-    def call(self, func: Callable[[list[T]], list[R]], chunk: list[T]) -> list[R]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+    def write(self, frame: bytes) -> None:
+        """Send a job (a ``_frame`` of (function, chunk)); its answer comes from ``read``."""
+        assert self.proc.stdin is not None
         try:
-            _send(self.proc.stdin, (func, chunk))
+            self.proc.stdin.write(frame)
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise HelperGone from exc
+
+    def read(self) -> Any:
+        """The answer to the oldest job not yet answered; raises the job's own error."""
+        assert self.proc.stdout is not None
+        try:
+            # Answers no one waits for: to ``post`` (only its effect matters), and to jobs
+            # sent behind one that failed.
+            for _ in range(self.unread):
+                _receive(self.proc.stdout)
+            self.unread = 0
             ok, value = _receive(self.proc.stdout)
         except (OSError, EOFError) as exc:
             raise HelperGone from exc
         if not ok:
             raise value
         return value
+
+    def call(self, func: Callable[[list[T]], list[R]], chunk: list[T]) -> list[R]:
+        self.write(_frame((func, chunk)))
+        return self.read()  # type: ignore[no-any-return]
+
+    def post(self, func: Callable[[list[T]], list[R]]) -> None:
+        """Send ``func`` on no jobs and go on; its answer is read before the next call."""
+        try:
+            self.write(_frame((func, [])))
+        except HelperGone:
+            return  # it has ended: the next call finds out
+        self.unread += 1
 
     def stop(self) -> None:
         """Close its stdin, which ends it; kill it should it not end soon."""
@@ -160,7 +198,7 @@ class Helpers:
         self, processes: int, share: bool = True, version: Callable[[], str] | None = None
     ) -> None:
         self.processes = usable(processes)
-        #: A module-level function naming the code's version (publication.render_version):
+        #: A module-level function naming the code's version (publisher.version.render_version):
         #: a helper runs the code on disk, which may have been replaced since this process
         #: started; one whose version differs is not used, so a load never mixes the two.
         self.version = version
@@ -178,6 +216,14 @@ class Helpers:
         for helper in self._helpers:
             helper.stop()
         self._helpers = []
+
+    def warm(self, func: Callable[[list[T]], list[R]]) -> None:
+        """Have each helper import what ``func`` needs now, while it would otherwise wait
+        (a second of a large load), rather than when its first chunk of ``func`` comes.
+        Returns at once."""
+        for helper in self._helpers:
+            if helper.agreed and helper.proc.poll() is None:
+                helper.post(func)
 
     def _agrees(self, helper: _Helper) -> bool:
         """Whether ``helper`` runs the same code as this process (asked once per helper)."""
@@ -234,26 +280,49 @@ class Helpers:
         finished: SimpleQueue[tuple[int, list[R]] | None] = SimpleQueue()
 
         def helped(helper: _Helper) -> None:
+            sent: deque[tuple[int, list[T]]] = deque()  # chunks sent, not yet answered
+
+            def answer() -> None:
+                try:
+                    result = helper.read()
+                except HelperGone:
+                    raise  # sent[0] goes back to the queue with the rest
+                except BaseException:
+                    sent.popleft()  # its answer, the error, has been read
+                    raise
+                i, _ = sent.popleft()
+                finished.put((i, result))
+                with lock:
+                    self.chunks_helped += 1
+
             try:
                 if not self._agrees(helper):
                     return
                 while True:
                     with lock:
-                        if not queue or failures:
+                        taken = queue.popleft() if queue and not failures else None
+                    if taken is None:
+                        if not sent:
                             return
-                        i, part = queue.popleft()
-                    try:
-                        finished.put((i, helper.call(func, part)))
-                    except HelperGone:
-                        log.warning("A helper process ended early; this process does its work.")
-                        with lock:
-                            queue.appendleft((i, part))
-                        return
-                    except BaseException as exc:  # func's own error: raised below, as if here
-                        failures.append(exc)
-                        return
-                    with lock:
-                        self.chunks_helped += 1
+                        answer()
+                        continue
+                    frame = _frame((func, taken[1]))
+                    # The next chunk waits in the helper's pipe while it works on this one,
+                    # so that it never waits for this thread to get the GIL. Only if it fits:
+                    # else writing it could block while the helper blocks writing its answer.
+                    if sent and len(frame) > helper.room:
+                        answer()
+                    sent.append(taken)
+                    helper.write(frame)
+                    if len(sent) > 1:
+                        answer()
+            except HelperGone:
+                log.warning("A helper process ended early; this process does its work.")
+                with lock:
+                    queue.extendleft(reversed(sent))
+            except BaseException as exc:  # func's own error: raised below, as if here
+                failures.append(exc)
+                helper.unread += len(sent)  # answers still to come: not to be taken for others
             finally:
                 finished.put(None)
 

@@ -12,8 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, partial
-from pathlib import Path
+from functools import partial
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -29,12 +28,14 @@ from publisher.render.common import (
     OPML_TYPE,
     Feed,
     Item,
+    Portable,
     Site,
     feeds_of,
     group_path,
     items_of,
 )
 from publisher.store.history import Entry, History
+from publisher.version import render_version
 
 FEED_RENDERERS = {"atom": xml_feeds.atom, "rss": xml_feeds.rss, "json": jsonfeed.render}
 NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
@@ -47,9 +48,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 HOME_PER_CATEGORY = 50
 #: Meetings the embedded "next meetings" list shows.
 EMBED_MEETINGS = 10
-#: Portable renders, at least, before a load shares them with helper processes, and how
-#: many go to a helper at a time (about 100 KB of pickled groups, 0.5 MB of pages).
-SPREAD_RENDERS = 1_000
+#: Portable renders (a page and a calendar per group), at least, before a load shares them
+#: with helper processes, and how many go to a helper at a time (about 100 KB pickled,
+#: 0.3 MB of pages and calendars).
+SPREAD_RENDERS = 2_000
 SPREAD_CHUNK = 100
 
 
@@ -109,16 +111,10 @@ class Memo:
         return _item_key(base, item)
 
 
-class Portable(partial):  # type: ignore[type-arg]
-    """A render another process can run: a module-level function and picklable arguments.
-
-    A load with many of these to render shares them with helper processes
-    (``publisher.helpers``); every other render runs in the loading process."""
-
-
-def render_portables(renders: list[Portable]) -> list[bytes]:
-    """Module-level, so a helper process can run it: each render's bytes, in order."""
-    return [render() for render in renders]
+def render_portables(renders: list[Portable]) -> list[tuple[bytes, str]]:
+    """Module-level, so a helper process can run it: each render's bytes and ETag, in
+    order (hashing 50 MB of pages there spares the loading process a tenth of a second)."""
+    return [(body, etag_of(body)) for body in (render() for render in renders)]
 
 
 class Spec(NamedTuple):
@@ -140,20 +136,6 @@ class Spec(NamedTuple):
 
 def _key(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-@cache
-def render_version() -> str:
-    """Hash of publisher's code and templates: new code re-renders every document once.
-
-    The whole package, not only render/: words that reach pages live elsewhere too (the
-    flags' labels in the model, the 404 and 410 notices here)."""
-    root = Path(__file__).resolve().parent
-    files = sorted([*root.rglob("*.py"), *html.TEMPLATES.rglob("*.*")])
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(path.parent.parent)).encode() + path.read_bytes())
-    return digest.hexdigest()
 
 
 def _item_key(base: str, item: Item) -> str:
@@ -305,10 +287,10 @@ def specs(
             item.entry.updated,
             portable=job,
         )
-    for path, content_type, key, render, changed in calendars.documents(
+    for path, content_type, key, render, changed, portable in calendars.documents(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
-        yield Spec(path, content_type, key, render, changed)
+        yield Spec(path, content_type, key, render, changed, portable=portable)
     yield from _embeds(groups, feeds, soon, site, listing, history, common)
     if site.url("/hub") in site.hubs:
         yield Spec(
@@ -513,6 +495,10 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+def _hashed(body: bytes) -> tuple[bytes, str]:
+    return body, etag_of(body)
+
+
 def build(
     directory: Directory,
     history: History,
@@ -554,8 +540,7 @@ def build(
         local += [(spec, old) for spec, old, _ in portable]
         portable = []
 
-    def publish(spec: Spec, old: Publication | None, body: bytes) -> Publication:
-        etag = etag_of(body)
+    def publish(spec: Spec, old: Publication | None, body: bytes, etag: str) -> Publication:
         modified = spec.changed.replace(microsecond=0)  # HTTP dates have whole seconds
         if old is not None and old.etag == etag:
             modified = old.last_modified
@@ -567,7 +552,7 @@ def build(
         return made
 
     def render_local() -> None:
-        batch = [publish(spec, old, spec.render()) for spec, old in local]
+        batch = [publish(spec, old, *_hashed(spec.render())) for spec, old in local]
         if keep is not None:
             keep(batch)
         if alongside is not None:
@@ -576,9 +561,9 @@ def build(
     if portable:
         assert spread is not None
         jobs = [make() for _, _, make in portable]
-        for start, bodies in spread(render_portables, jobs, SPREAD_CHUNK, render_local):
-            done = portable[start : start + len(bodies)]
-            batch = [publish(s, old, body) for (s, old, _), body in zip(done, bodies, strict=True)]
+        for start, made in spread(render_portables, jobs, SPREAD_CHUNK, render_local):
+            done = portable[start : start + len(made)]
+            batch = [publish(s, old, *m) for (s, old, _), m in zip(done, made, strict=True)]
             if keep is not None:
                 keep(batch)
     else:

@@ -19,6 +19,7 @@ import pytest
 from publisher import publication, publish
 from publisher.directory import validate
 from publisher.helpers import Helpers, in_order, usable
+from publisher.version import render_version
 from tests.conftest import Clock
 from tests.test_publication import publisher_on
 
@@ -76,7 +77,7 @@ def test_results_come_back_in_order_whoever_computed_them():
 @needs_a_second_core
 def test_helpers_alone_run_the_jobs_while_this_process_does_its_own_work():
     ran: list[bool] = []
-    with Helpers(1, share=False, version=publication.render_version) as helpers:
+    with Helpers(1, share=False, version=render_version) as helpers:
         result = in_order(helpers.each(pids, list(range(10)), 2, lambda: ran.append(True)))
     assert ran == [True]
     assert len(result) == 10
@@ -126,6 +127,16 @@ def test_without_helpers_this_process_does_everything():
 def test_an_error_in_a_helper_is_raised_in_the_loading_process():
     with Helpers(1, share=False) as helpers, pytest.raises(ValueError, match="seven"):
         in_order(helpers.each(fails_on_seven, list(range(10)), 2))
+
+
+@needs_a_second_core
+def test_after_an_error_a_helper_answers_the_next_jobs_and_not_old_ones():
+    """A chunk may wait in the helper's pipe behind the one that failed: its answer must not
+    be taken for the answer to a later job."""
+    with Helpers(1, share=False) as helpers:
+        with pytest.raises(ValueError, match="seven"):
+            in_order(helpers.each(fails_on_seven, list(range(10)), 2))
+        assert in_order(helpers.each(slow_squares, list(range(6)), 2)) == [0, 1, 4, 9, 16, 25]
 
 
 @needs_a_second_core

@@ -5,13 +5,21 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
 from publisher.directory.model import FLAGS, Category, Directory, Group
 from publisher.store.history import Entry, History
+
+
+class Portable(partial):  # type: ignore[type-arg]
+    """A render another process can run: a module-level function and picklable arguments.
+
+    A load with many of these to render shares them with helper processes
+    (``publisher.helpers``); every other render runs in the loading process."""
+
 
 FORMATS = {
     "atom": "application/atom+xml; charset=utf-8",

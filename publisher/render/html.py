@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
@@ -17,8 +16,7 @@ from markupsafe import Markup, escape
 from publisher.directory.model import FLAGS, Place
 from publisher.directory.schedule import Occurrence, date_words, day_words, describe_series
 from publisher.render.common import FORMAT_NAMES, FORMATS, Item
-
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+from publisher.version import TEMPLATES
 
 #: A whole address (name@domain.tld); anything less is shown as text, never linked.
 EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}")
