@@ -32,7 +32,8 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
 from queue import Empty, SimpleQueue
 from typing import IO, Any, Protocol, TypeVar
 
@@ -61,9 +62,10 @@ class Spread(Protocol):
     def __call__(
         self,
         func: Callable[[list[T]], list[R]],
-        jobs: Sequence[T],
+        jobs: Iterable[T],
         chunk: int,
         meanwhile: Callable[[], None] | None = None,
+        spread_from: int = 0,
     ) -> Iterator[tuple[int, list[R]]]: ...
 
 
@@ -246,9 +248,10 @@ class Helpers:
     def each(
         self,
         func: Callable[[list[T]], list[R]],
-        jobs: Sequence[T],
+        jobs: Iterable[T],
         chunk: int,
         meanwhile: Callable[[], None] | None = None,
+        spread_from: int = 0,
     ) -> Iterator[tuple[int, list[R]]]:
         """``func`` over ``jobs`` in chunks of ``chunk``: yields (index of the chunk's first
         job, its results) as each chunk is done, in no set order, always on the calling
@@ -257,14 +260,19 @@ class Helpers:
         ``func`` takes a list and returns one result per item; it must be a module-level
         function and the jobs picklable, as they may run in a helper. Without helpers, or
         should a helper die, this process runs everything itself: same results either way.
-        ``meanwhile``, work that stays in this process, runs first, while helpers start on
-        the jobs.
+        ``jobs`` may be a generator: helpers start on its first chunks while this thread
+        makes the rest. Fewer than ``spread_from`` jobs (or than two chunks) are not worth a
+        helper, and stay here. ``meanwhile``, work that stays in this process, runs once
+        every job is made, while helpers work on them.
         """
-        chunks = [(i, list(jobs[i : i + chunk])) for i in range(0, len(jobs), chunk)]
-        if self.processes == 0 or len(chunks) < 2:
+        source = iter(jobs)
+        enough = max(spread_from, chunk + 1)
+        head = list(islice(source, enough))
+        if self.processes == 0 or len(head) < enough:
+            head += source  # nothing left unless there are no helpers to be had
             if meanwhile is not None:
                 meanwhile()
-            for i, part in chunks:
+            for i, part in _chunks(head, chunk):
                 yield i, func(part)
             return
         while len(self._helpers) < self.processes:
@@ -273,8 +281,10 @@ class Helpers:
             except OSError as exc:  # no process or pipe to be had: fewer helpers, or none
                 log.warning("A helper process could not start (%s); working without it.", exc)
                 self.processes = len(self._helpers)
-        queue = deque(chunks)
+        queue: deque[tuple[int, list[T]]] = deque()
         lock = threading.Lock()
+        ready = threading.Condition(lock)  # a chunk was queued, or there will be no more
+        making = True  # this thread still makes jobs
         failures: list[BaseException] = []
         #: Chunks the helpers finished, and a None from each helper's thread as it ends.
         finished: SimpleQueue[tuple[int, list[R]] | None] = SimpleQueue()
@@ -300,9 +310,11 @@ class Helpers:
                     return
                 while True:
                     with lock:
+                        while not queue and making and not failures and not sent:
+                            ready.wait()
                         taken = queue.popleft() if queue and not failures else None
                     if taken is None:
-                        if not sent:
+                        if not sent:  # no more chunks, or a failure
                             return
                         answer()
                         continue
@@ -339,6 +351,15 @@ class Helpers:
         # soon, or the helper waits for its next chunk while this thread renders.
         sys.setswitchinterval(SWITCH_INTERVAL)
         try:
+            try:
+                for taken in _chunks(chain(head, source), chunk):
+                    with lock:
+                        queue.append(taken)
+                        ready.notify()
+            finally:
+                with lock:
+                    making = False
+                    ready.notify_all()
             if meanwhile is not None:
                 meanwhile()
             while True:
@@ -371,6 +392,14 @@ class Helpers:
             raise failures[0]
         for i, part in queue:  # given back by a helper that ended, or none could start
             yield i, func(part)
+
+
+def _chunks(jobs: Iterable[T], size: int) -> Iterator[tuple[int, list[T]]]:
+    """(index of the first, list) of each run of ``size`` jobs."""
+    source, start = iter(jobs), 0
+    while part := list(islice(source, size)):
+        yield start, part
+        start += len(part)
 
 
 _EMPTY = object()

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from publisher import calendars
 from publisher.directory.model import Directory, Group
 from publisher.directory.schedule import Occurrence
-from publisher.helpers import Spread
+from publisher.helpers import Helpers, Spread
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
@@ -525,20 +525,22 @@ def build(
     """
     out: dict[str, Publication | None] = {}
     local: list[tuple[Spec, Publication | None]] = []
-    portable: list[tuple[Spec, Publication | None, Callable[[], Portable]]] = []
-    for spec in specs(directory, history, site, memo, cal):
-        old = previous.get(spec.path)
-        if old is not None and old.key == spec.key:
-            out[spec.path] = old
-            continue
-        out[spec.path] = None  # rendered below, in this place of the order
-        if spec.portable is None:
-            local.append((spec, old))
-        else:
-            portable.append((spec, old, spec.portable))
-    if spread is None or len(portable) < SPREAD_RENDERS:
-        local += [(spec, old) for spec, old, _ in portable]
-        portable = []
+    portable: list[tuple[Spec, Publication | None]] = []
+
+    def changed() -> Iterator[Portable]:
+        """The renders helpers may run, as the specs are made (so that helpers start on the
+        first while the rest are made); the other changed documents go to ``local``."""
+        for spec in specs(directory, history, site, memo, cal):
+            old = previous.get(spec.path)
+            if old is not None and old.key == spec.key:
+                out[spec.path] = old
+                continue
+            out[spec.path] = None  # rendered below, in this place of the order
+            if spec.portable is None:
+                local.append((spec, old))
+            else:
+                portable.append((spec, old))
+                yield spec.portable()
 
     def publish(spec: Spec, old: Publication | None, body: bytes, etag: str) -> Publication:
         modified = spec.changed.replace(microsecond=0)  # HTTP dates have whole seconds
@@ -558,15 +560,13 @@ def build(
         if alongside is not None:
             alongside()
 
-    if portable:
-        assert spread is not None
-        jobs = [make() for _, _, make in portable]
-        for start, made in spread(render_portables, jobs, SPREAD_CHUNK, render_local):
-            done = portable[start : start + len(made)]
-            batch = [publish(s, old, *m) for (s, old, _), m in zip(done, made, strict=True)]
-            if keep is not None:
-                keep(batch)
-    else:
-        render_local()
+    each = spread or Helpers(0).each
+    for start, made in each(
+        render_portables, changed(), SPREAD_CHUNK, render_local, SPREAD_RENDERS
+    ):
+        done = portable[start : start + len(made)]
+        batch = [publish(s, old, *m) for (s, old), m in zip(done, made, strict=True)]
+        if keep is not None:
+            keep(batch)
     rendered = len(local) + len(portable)
     return {path: p for path, p in out.items() if p is not None}, rendered

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,29 @@ def test_each_chunk_is_handed_over_on_the_calling_thread_as_soon_as_it_is_done()
     assert all(squares == [n * n for n in jobs[s : s + 2]] for s, squares, _ in seen)
     assert {name for _, _, name in seen} == {threading.main_thread().name}
     assert helpers.chunks_helped == 12
+
+
+@needs_a_second_core
+def test_helpers_start_on_the_first_chunks_while_the_rest_are_made():
+    """A load makes its renders one by one: the helper need not wait for the last."""
+    helped_before_the_last: list[int] = []
+
+    def made_slowly(helpers: Helpers) -> Iterator[int]:
+        for n in range(50):
+            time.sleep(0.02)  # a second in all
+            yield n
+        helped_before_the_last.append(helpers.chunks_helped)
+
+    with Helpers(1, share=False) as helpers:
+        done = in_order(helpers.each(slow_squares, made_slowly(helpers), 2))
+    assert done == [n * n for n in range(50)]
+    assert helped_before_the_last[0] > 0
+
+
+def test_too_few_jobs_start_no_helper():
+    with Helpers(1) as helpers:
+        assert in_order(helpers.each(pids, range(10), 2, spread_from=11)) == [os.getpid()] * 10
+        assert helpers._helpers == []  # noqa: SLF001 - no process was started
 
 
 @needs_a_second_core
