@@ -34,9 +34,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
 from publisher.app import close_app, create_app
+from publisher.render import ical
 from tests.conftest import ROOT, Clock, Server, _QuietHandler
 
 EXAMPLES = ROOT / "examples" / "meetings"
@@ -790,3 +793,22 @@ def test_calendar_of_a_group_without_meetings(server, ical_js, slug, description
     assert result["occurrences"] == []
     assert rie_expand(body) == []
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=60),
+        st.text(alphabet=st.characters(exclude_categories=["Cs", "Cc"]), min_size=20),
+    )
+)
+def test_any_content_line_folds_within_75_octets_and_unfolds_to_itself(text):
+    """RFC 5545 §3.1 for every line, not only those our data happens to have: ASCII lines
+    are folded by slicing (the fast way), others never inside a UTF-8 sequence."""
+    folded = ical._fold(f"DESCRIPTION:{text}")  # noqa: SLF001 - the folding itself
+    assert folded.endswith(b"\r\n")
+    lines = folded[:-2].split(b"\r\n")
+    assert all(len(line) <= 75 for line in lines)
+    assert all(line.startswith(b" ") for line in lines[1:])
+    assert b"".join([lines[0], *(line[1:] for line in lines[1:])]).decode() == (
+        f"DESCRIPTION:{text}"
+    )
