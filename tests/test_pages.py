@@ -1,9 +1,13 @@
 """The HTML pages: every group shown as published, semantic and accessible markup."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import html
+from markupsafe import Markup, escape
 
 from publisher.directory.validate import load_directory
+from publisher.render import html as rendering
 from tests.conftest import DATA
 
 DIRECTORY = load_directory(DATA)
@@ -129,3 +133,21 @@ def test_home_lists_at_most_fifty_groups_of_a_category_and_links_to_the_rest(
     assert more.text_content() == "See all 60 groups in Community Groups"
     category = parse(server, "/categories/community-groups/")
     assert len(category.xpath("//h3/a")) == 60
+
+
+@given(st.one_of(st.text(), st.integers(), st.none(), st.builds(Markup, st.text())))
+def test_templates_escape_output_exactly_as_markupsafe_does(value):
+    """Pages escape {{ value }} without making a Markup of each string; the text must be
+    markupsafe's to the byte, with its C speed-up and without it."""
+    expected = str(escape(value))
+    assert str(rendering.output_escape(value)) == expected
+    if type(value) is str:
+        assert rendering._escape_text(value) == expected  # noqa: SLF001 - the fallback
+
+
+@given(st.text())
+def test_what_a_template_outputs_is_escaped(text):
+    """The compiled templates call our escape: what they output is still escaped."""
+    template = rendering.environment().from_string("<p title='{{ v }}'>{{ v }}</p>")
+    assert template.render(v=text) == f"<p title='{escape(text)}'>{escape(text)}</p>"
+    assert template.render(v=Markup("<b>")) == "<p title='<b>'><b></p>"  # marked safe
