@@ -84,14 +84,8 @@ def meeting_when(meeting: Occurrence, site_zone: str) -> str:
 
 
 def _escape_text(text: str) -> str:
-    """markupsafe's escaping of a plain string, where its C speed-up is not to be had."""
-    return (
-        text.replace("&", "&amp;")
-        .replace(">", "&gt;")
-        .replace("<", "&lt;")
-        .replace("'", "&#39;")
-        .replace('"', "&#34;")
-    )
+    """markupsafe's escaping of a plain string, should its C function not be found."""
+    return str(escape(text))
 
 
 _escape_inner = getattr(markupsafe, "_escape_inner", _escape_text)
