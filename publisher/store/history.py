@@ -19,11 +19,13 @@ from publisher.directory.model import Directory, Group
 from publisher.errors import MassRemovalError, SlugTakenError
 
 
+@lru_cache(maxsize=1 << 14)
 def format_time(moment: datetime) -> str:
     """UTC, RFC 3339 with microseconds and Z: the one time format in the database.
 
     Always six digits of fraction, so the text sorts as the time does. isoformat rather
-    than strftime: a cold load writes 30,000 of them.
+    than strftime, and remembered: a cold load of 10,000 groups writes 40,000 times, most
+    of them the same few (equal instants in any zone give the same text).
     """
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
