@@ -90,12 +90,11 @@ class Publication:
 
 @dataclass
 class Memo:
-    """What one build keeps for the next, owned by the Publisher: rendered group-list
-    entries, and each group's key with the history entry it was made from. History entries
+    """What one build keeps for the next, owned by the Publisher: each event's VEVENT, and
+    each group's key with the history entry it was made from. History entries
     are kept between loads unless they change, so an entry that is the same object as last
     time gives the same key, without making it again for each of 10,000 groups."""
 
-    fragments: html.Fragments = field(default_factory=html.Fragments)
     blocks: calendars.Blocks = field(default_factory=calendars.Blocks)
     item_keys: dict[str, tuple[Entry, str, str, str]] = field(default_factory=dict)
 
@@ -162,12 +161,6 @@ def specs(
     memo.item_keys = {
         i.group.slug: (i.entry, base, i.category.name, item_keys[i.group.slug]) for i in items
     }
-    memo.fragments.keep(set(item_keys.values()))
-
-    def entries(listed: list[Item]) -> Markup:
-        # Each fragment is already escaped Markup: join as plain text, wrap once.
-        fragments = "\n".join(memo.fragments.entry(item_keys[i.group.slug], i) for i in listed)
-        return Markup(fragments)  # noqa: S704 - a join of autoescaped fragments
 
     feeds = feeds_of(items, directory, history, site)
     by_category = {
@@ -230,7 +223,7 @@ def specs(
                 lambda f=feed, m=mine: html.page(
                     "category.html",
                     feed=f,
-                    entries=entries(m),
+                    entries=m,
                     alternates=alternates[f.key],
                     calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
                     embed=embeds[f.key],
@@ -262,7 +255,7 @@ def specs(
         lambda: html.page(
             "home.html",
             feeds=feeds,
-            by_category={k: entries(v[:HOME_PER_CATEGORY]) for k, v in by_category.items()},
+            by_category={k: v[:HOME_PER_CATEGORY] for k, v in by_category.items()},
             counts={k: len(v) for k, v in by_category.items()},
             shown=HOME_PER_CATEGORY,
             alternates=alternates["all"],

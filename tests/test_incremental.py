@@ -1,6 +1,6 @@
 """Incremental publishing gives the same documents as rendering everything from scratch.
 
-Loads reuse what did not change (documents by key, group-list fragments, parsed files, the
+Loads reuse what did not change (documents by key, parsed files, the
 history kept in memory). Random sequences of edits check that none of that ever serves
 something a full render from the database would not.
 """

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from publisher.directory.model import FLAGS, Place
 from publisher.directory.schedule import Occurrence, date_words, day_words, describe_series
-from publisher.render.common import FORMAT_NAMES, FORMATS, Item
+from publisher.render.common import FORMAT_NAMES, FORMATS
 from publisher.version import TEMPLATES
 
 #: A whole address (name@domain.tld); anything less is shown as text, never linked.
@@ -171,24 +171,3 @@ def page(template: str, **context: Any) -> bytes:
 def fragment(template: str, **context: Any) -> Markup:
     """A piece of a page (autoescaped like every template), to be included as it is."""
     return Markup(render(template, context))  # noqa: S704
-
-
-class Fragments:
-    """A memo of group-list entries, so a page listing 10,000 groups re-renders only the
-    entries whose inputs changed. Each entry is a pure function of its key (the item's
-    history and content), so reusing one gives the same bytes as rendering it again."""
-
-    def __init__(self) -> None:
-        self._memo: dict[str, Markup] = {}
-
-    def entry(self, key: str, item: Item) -> Markup:
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = fragment("_group_item.html", item=item)
-        return found
-
-    def keep(self, keys: set[str]) -> None:
-        """Forget entries no longer in the directory, once the memo has grown past twice it."""
-        if len(self._memo) > 2 * len(keys):
-            memo = self._memo.copy()  # one step under the GIL, safe beside another build
-            self._memo = {k: v for k, v in memo.items() if k in keys}
