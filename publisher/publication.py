@@ -33,6 +33,7 @@ from publisher.render.common import (
     feeds_of,
     group_path,
     items_of,
+    portable_feed,
 )
 from publisher.store.history import Entry, History
 from publisher.version import render_version
@@ -198,12 +199,25 @@ def specs(
     soon = cal.soon
     meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
 
+    light: dict[str, Feed] = {}
+
+    def feed_job(feed: Feed, render: Callable[[Feed, Site], bytes]) -> Portable:
+        """A feed as a helper may render it: without the groups of its categories."""
+        if feed.key not in light:
+            light[feed.key] = portable_feed(feed)
+        return Portable(render, light[feed.key], site)
+
     for feed in feeds:
         marker = history.last_change_id if feed.category is None else feed.updated
         key = _key(listing, feed.key, marker)
         for fmt, render in FEED_RENDERERS.items():
             yield Spec(
-                feed.path(fmt), FORMATS[fmt], key, lambda f=feed, r=render: r(f, site), feed.updated
+                feed.path(fmt),
+                FORMATS[fmt],
+                key,
+                lambda f=feed, r=render: r(f, site),
+                feed.updated,
+                portable=partial(feed_job, feed, render),
             )
         yield Spec(
             feed.subscribe_path,
@@ -238,6 +252,7 @@ def specs(
         _key(listing, "changes", history.last_change_id),
         lambda: changes.render(history.changes, names, newest, site),
         newest,
+        portable=partial(Portable, changes.render, history.changes, names, newest, site),
     )
     yield Spec(
         opml.PATH,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import NamedTuple
@@ -118,6 +118,23 @@ def newest_first(
     """The ``limit`` most recently changed, newest first; ties broken by name then slug so
     the order is stable. A partial sort: a feed of 100 from 10,000 groups sorts 100."""
     return tuple(items[i] for _, i in heapq.nsmallest(limit, keyed))
+
+
+def portable_feed(feed: Feed) -> Feed:
+    """``feed`` with only what its documents show, to be sent to a helper process: its
+    categories without their groups (a category holds every one of them)."""
+    light: dict[str, Category] = {}
+
+    def strip(category: Category) -> Category:
+        if category.slug not in light:
+            light[category.slug] = replace(category, groups=())
+        return light[category.slug]
+
+    return replace(
+        feed,
+        category=None if feed.category is None else strip(feed.category),
+        items=tuple(item._replace(category=strip(item.category)) for item in feed.items),
+    )
 
 
 def feeds_of(items: list[Item], directory: Directory, history: History, site: Site) -> list[Feed]:
