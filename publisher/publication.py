@@ -117,6 +117,16 @@ def render_portables(renders: list[Portable]) -> list[tuple[bytes, str]]:
     return [(body, etag_of(body)) for body in (render() for render in renders)]
 
 
+def prepare_helper(_: list[object]) -> list[object]:
+    """Run by a helper while it would otherwise wait (``Helpers.warm``): importing this
+    module imports every renderer, and the templates are compiled now rather than on the
+    helper's first chunk."""
+    env = html.environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    return []
+
+
 class Spec(NamedTuple):
     """A document to be: its inputs' key, how to render it, and when its inputs last changed.
 

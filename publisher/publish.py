@@ -25,7 +25,7 @@ from publisher.directory import files, model
 from publisher.directory.validate import load_directory
 from publisher.helpers import Helpers
 from publisher.hub import fanout
-from publisher.publication import Memo, Publication, build, render_portables
+from publisher.publication import Memo, Publication, build, prepare_helper
 from publisher.render.common import Site
 from publisher.store import events as event_store
 from publisher.store import history
@@ -176,7 +176,7 @@ class Publisher:
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(self.data, contents, helpers.each)
-            helpers.warm(render_portables)  # while this process records the history
+            helpers.warm(prepare_helper)  # while this process records the history
             max_changes = self.settings.feed_max_entries
             with checkpoint_later(self.conn), transaction(self.conn):
                 base = history.tag_base(
