@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from publisher.directory.validate import load_directory
 from publisher.render import html as rendering
+from publisher.version import render_version
 from tests.conftest import DATA
 
 DIRECTORY = load_directory(DATA)
@@ -151,3 +152,11 @@ def test_what_a_template_outputs_is_escaped(text):
     template = rendering.environment().from_string("<p title='{{ v }}'>{{ v }}</p>")
     assert template.render(v=text) == f"<p title='{escape(text)}'>{escape(text)}</p>"
     assert template.render(v=Markup("<b>")) == "<p title='<b>'><b></p>"  # marked safe
+
+
+def test_compiled_templates_are_kept_per_version_of_the_code():
+    """Jinja checks a cached template against its source, not against the options it was
+    compiled with: the cache's names carry the code's version, so new code compiles anew."""
+    cache = rendering.environment().bytecode_cache
+    assert cache is not None
+    assert render_version()[:16] in cache.pattern  # type: ignore[attr-defined]

@@ -12,13 +12,20 @@ from functools import cache
 from typing import Any
 
 import markupsafe
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    select_autoescape,
+)
 from markupsafe import Markup, escape
 
 from publisher.directory.model import FLAGS, Place
 from publisher.directory.schedule import Occurrence, date_words, day_words, describe_series
 from publisher.render.common import FORMAT_NAMES, FORMATS
-from publisher.version import TEMPLATES
+from publisher.version import TEMPLATES, render_version
 
 #: A whole address (name@domain.tld); anything less is shown as text, never linked.
 EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}")
@@ -115,6 +122,18 @@ class _Template(Template):
         return super()._from_namespace(environment, namespace, globals)
 
 
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept across restarts, as Python keeps __pycache__: compiling them
+    is a twentieth of a second of every process's first load. In Jinja's own private
+    directory (per user, in the system's temporary folder), one set per version of our code,
+    since the compiled code also depends on the options above; none if that folder is not
+    safe to use."""
+    try:
+        return FileSystemBytecodeCache(pattern=f"publisher-{render_version()[:16]}-%s.cache")
+    except (RuntimeError, OSError):
+        return None
+
+
 @cache
 def environment(folder: str = str(TEMPLATES)) -> Environment:
     env = Environment(
@@ -125,6 +144,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # templates are read once per process; render_version() sees edits
+        bytecode_cache=_bytecode_cache(),
     )
     env.template_class = _Template
     env.filters["human_date"] = human_date
