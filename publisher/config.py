@@ -131,8 +131,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOAD_HELPERS",
         1,
-        "Helper processes a large load (about 1,500 groups or more) parses files and renders "
-        "pages with, on other cores; at most one fewer than the cores. 0: none.",
+        "Helper processes a large load (about 1,000 groups or more) parses files and renders "
+        "pages, calendars and feeds with, on other cores; at most one fewer than the cores. "
+        "0: none.",
     ),
     Setting("HOST", "127.0.0.1", "Address publisher serve listens on."),
     Setting("PORT", 8000, "Port publisher serve listens on."),

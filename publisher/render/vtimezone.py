@@ -15,7 +15,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -123,8 +123,10 @@ def rule_of(name: str) -> ZoneRule:
     return parse_posix(footer)
 
 
+@lru_cache(maxsize=256)
 def _first(change: Transition, year: int) -> datetime:
-    """The local wall time of the change in ``year`` (before any day shift)."""
+    """The local wall time of the change in ``year`` (before any day shift); remembered, as
+    checking a zone asks for the same few years on each of 3,650 days."""
     first = date(year, change.month, 1)
     if change.week == -1:
         next_month = date(year + change.month // 12, change.month % 12 + 1, 1)
