@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from publisher.cli import main
+from publisher.directory import validate
 from publisher.directory.validate import check_directory
 from tests.conftest import DATA
 
@@ -206,3 +208,26 @@ def test_arbitrary_text_never_crashes_the_loader(text):
         directory, problems = check_directory(folder)
         if directory is None:
             assert problems and all(p.file and p.message for p in problems)
+
+
+@given(
+    st.one_of(
+        st.text(),
+        st.from_regex(
+            r"\A(https?|HTTP|ftp|[a-z]{0,5}):/{0,3}[A-Za-z0-9._@:\[\]-]{0,20}[/?#]?\S{0,10}\Z"
+        ),
+    )
+)
+def test_the_quick_web_address_check_agrees_with_urlsplit(text):
+    """Most links pass a regular expression instead of urlsplit: never with another answer."""
+
+    def by_urlsplit(value: str) -> bool:
+        if validate.SPACE.search(value):
+            return False
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return False
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+    assert validate._is_web_address(text) == by_urlsplit(text)  # noqa: SLF001
