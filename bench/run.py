@@ -320,7 +320,8 @@ def child_publish(data: Path, edit_file: Path, database: Path, edits: int) -> No
     cold_s = []
     for n in range(COLD_RUNS):
         validate._CHECKED.clear()  # noqa: SLF001 - parse again, as a new process would
-        file = database.with_name(f"{database.stem}-{n}{database.suffix}")
+        last = n == COLD_RUNS - 1  # its database is the one the edits change, and C reuses
+        file = database if last else database.with_name(f"{database.stem}-{n}{database.suffix}")
         for old in file.parent.glob(f"{file.name}*"):  # a new database: nothing recorded
             old.unlink()
         settings = load_settings({"data": str(data), "database": str(file), "watch": False})
@@ -328,7 +329,7 @@ def child_publish(data: Path, edit_file: Path, database: Path, edits: int) -> No
         publisher = Publisher(settings, clock)
         cold = publisher.reload()
         cold_s.append(time.perf_counter() - started)
-        if n < COLD_RUNS - 1:
+        if not last:
             publisher.close()
     try:
         edit_s = []

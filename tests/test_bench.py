@@ -1,4 +1,5 @@
-"""The benchmarks' own code keeps working: small runs of the calendar (D) and hub (E) parts.
+"""The benchmarks' own code keeps working: small runs of the publishing (A), start-up (C),
+calendar (D) and hub (E) parts.
 
 Benchmarks print figures and set no pass mark here (timings live in bench/, not in tests);
 this only catches a benchmark broken by a change of the code it measures."""
@@ -38,3 +39,18 @@ def test_benchmark_part_runs_small(script, expected):
     assert out.returncode == 0, out.stdout + out.stderr
     for text in expected:
         assert text in out.stdout
+
+
+def test_publishing_and_start_up_parts_run_small():
+    """A times cold loads and edits; C starts a server on A's database (bug: C looked for a
+    database A no longer wrote, once A ran several cold loads)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--only", "AC", "--sizes", "15"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "cold s (median of 3, range)" in out.stdout
+    assert "15 groups, database from A" in out.stdout
