@@ -15,10 +15,9 @@ from publisher.errors import PublisherError
 from publisher.hub import worker
 from publisher.publish import Clock, Publisher, utc_now
 from publisher.watch import Watcher
-from publisher.web import admin, documents, health, hub, serving
+from publisher.web import access, admin, documents, health, hub, serving
 
 log = logging.getLogger("publisher")
-access_log = logging.getLogger("publisher.access")
 
 
 def _load(publisher: Publisher) -> None:
@@ -116,12 +115,7 @@ def _log_requests(app: Flask) -> None:
     @app.after_request
     def done(response: Response) -> Response:
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access_log.info(
-            "%s %s %s %s %.1fms",
-            request.method,
-            request.path,
-            response.status_code,
-            response.content_length or 0,
-            took,
+        access.write(
+            request.method, request.path, response.status_code, response.content_length or 0, took
         )
         return response

@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 
+from publisher.web import access
 from tests.conftest import ROOT
 
 
@@ -96,3 +97,12 @@ def test_serve_refuses_a_port_already_in_use(served, tmp_path):
     )
     assert result.returncode == 1
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_request_cannot_add_a_line_of_its_own_to_the_access_log(capfd):
+    """The access log is written straight to standard error, one line per request."""
+    access.write("GET", "/groups/x\nINFO publisher.access: GET /forged 200", 404, 0, 0.12)
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("INFO publisher.access: GET /groups/x\\nINFO")
+    assert err.endswith(" 404 0 0.1ms\n")

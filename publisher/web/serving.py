@@ -9,18 +9,17 @@ Flask app.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
 from publisher.publish import Publisher
+from publisher.web import access
 from publisher.web.conditional import not_modified
 from publisher.web.documents import Served
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-access_log = logging.getLogger("publisher.access")
 STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 PREFLIGHT = [
     ("Access-Control-Allow-Origin", "*"),
@@ -63,8 +62,7 @@ class PublicationServer:
             status, body = pub.status, pub.body if method == "GET" else b""
             start_response(STATUS[status], prepared.headers)
         if self.log:
-            took = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %s %s %.1fms", method, path, status, len(body), took)
+            access.write(method, path, status, len(body), (time.perf_counter() - started) * 1000)
         return [body]
 
     def _preflight(
