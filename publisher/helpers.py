@@ -305,6 +305,7 @@ class Helpers:
                 with lock:
                     self.chunks_helped += 1
 
+            taken: tuple[int, list[T]] | None = None  # off the queue, not yet sent
             try:
                 if not self._agrees(helper):
                     return
@@ -325,13 +326,14 @@ class Helpers:
                     if sent and len(frame) > helper.room:
                         answer()
                     sent.append(taken)
+                    taken = None
                     helper.write(frame)
                     if len(sent) > 1:
                         answer()
             except HelperGone:
                 log.warning("A helper process ended early; this process does its work.")
-                with lock:
-                    queue.extendleft(reversed(sent))
+                with lock:  # every chunk it had, sent or about to be, goes back
+                    queue.extendleft(reversed([*sent, *([taken] if taken else [])]))
             except BaseException as exc:  # func's own error: raised below, as if here
                 failures.append(exc)
                 helper.unread += len(sent)  # answers still to come: not to be taken for others
@@ -352,15 +354,17 @@ class Helpers:
         sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             try:
-                for taken in _chunks(chain(head, source), chunk):
+                for made in _chunks(chain(head, source), chunk):
                     with lock:
-                        queue.append(taken)
+                        if failures:  # a helper's job failed: the load fails, make no more
+                            break
+                        queue.append(made)
                         ready.notify()
             finally:
                 with lock:
                     making = False
                     ready.notify_all()
-            if meanwhile is not None:
+            if meanwhile is not None and not failures:
                 meanwhile()
             while True:
                 # First hand over what the helpers have done, then take a chunk from the back.

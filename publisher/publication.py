@@ -586,5 +586,8 @@ def build(
         batch = [publish(s, old, *m) for (s, old), m in zip(done, made, strict=True)]
         if keep is not None:
             keep(batch)
+    missing = [path for path, p in out.items() if p is None]
+    if missing:  # never publish without them: the load fails and the last one stays
+        raise RuntimeError(f"{len(missing)} documents were not rendered, {missing[0]} first")
     rendered = len(local) + len(portable)
-    return {path: p for path, p in out.items() if p is not None}, rendered
+    return dict(out), rendered  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher import helpers as helpers_module
 from publisher import publication, publish
 from publisher.directory import validate
 from publisher.helpers import Helpers, in_order, usable
@@ -186,6 +187,30 @@ def test_a_helper_that_ends_early_leaves_its_work_to_this_process(caplog):
         assert in_order(helpers.each(ends_unless_in, jobs, 2)) == list(range(10))
     assert helpers.chunks_helped == 0
     assert "ended early" in caplog.text
+
+
+def dies_in_helper_on_four(jobs: list[tuple[int, int]]) -> list[int]:
+    """Ends the process it runs in when given job 4, unless that is the given one."""
+    if any(n == 4 and pid != os.getpid() for pid, n in jobs):
+        os._exit(3)
+    return [n for _, n in jobs]
+
+
+@needs_a_second_core
+@pytest.mark.parametrize("room", [0, 1 << 20], ids=["no room in the pipe", "room for a chunk"])
+def test_a_helper_that_ends_mid_run_loses_no_chunk(room, monkeypatch):
+    """Bug: with no room to send a chunk ahead (no F_GETPIPE_SZ, or a refused pipe size),
+    the chunk taken while the helper died was dropped, and its documents with it."""
+    original = helpers_module._Helper.__init__  # noqa: SLF001
+
+    def helper_init(self: helpers_module._Helper) -> None:  # noqa: SLF001
+        original(self)
+        self.room = room
+
+    monkeypatch.setattr(helpers_module._Helper, "__init__", helper_init)  # noqa: SLF001
+    jobs = [(os.getpid(), n) for n in range(10)]
+    with Helpers(1, share=False) as helpers:
+        assert in_order(helpers.each(dies_in_helper_on_four, jobs, 2)) == list(range(10))
 
 
 @needs_a_second_core
