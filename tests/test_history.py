@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
@@ -18,6 +19,7 @@ import yaml
 
 from publisher.app import close_app
 from publisher.errors import DirectoryError, MassRemovalError
+from publisher.store.history import format_time
 from publisher.watch import Watcher
 
 BASE = "http://127.0.0.1:8000"
@@ -499,3 +501,13 @@ def test_last_modified_of_a_category_feed_is_its_newest_change(server, data_dir,
     removed_at = clock.advance(minutes=5)
     server.publisher.reload()
     assert last_modified(server, feed) == removed_at
+
+
+def test_the_two_half_past_ones_of_the_night_the_clocks_go_back_are_stored_apart():
+    """Bug (found in review): times were remembered by a key under which 01:30 before and
+    after the clocks go back are equal, so the second was stored as the first, an hour off."""
+    london = ZoneInfo("Europe/London")
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=london, fold=0)
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=london, fold=1)
+    assert format_time(first) == "2026-10-25T00:30:00.000000Z"
+    assert format_time(second) == "2026-10-25T01:30:00.000000Z"

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import jinja2
 import markupsafe
 from jinja2 import (
     Environment,
@@ -127,9 +128,10 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
     is a twentieth of a second of every process's first load. In Jinja's own private
     directory (per user, in the system's temporary folder), one set per version of our code,
     since the compiled code also depends on the options above; none if that folder is not
-    safe to use."""
+    safe to use. Jinja's own version is in the names too: compiled code may change with it."""
     try:
-        return FileSystemBytecodeCache(pattern=f"publisher-{render_version()[:16]}-%s.cache")
+        version = f"{render_version()[:16]}-jinja{jinja2.__version__}"
+        return FileSystemBytecodeCache(pattern=f"publisher-{version}-%s.cache")
     except (RuntimeError, OSError):
         return None
 

@@ -19,15 +19,20 @@ from publisher.directory.model import Directory, Group
 from publisher.errors import MassRemovalError, SlugTakenError
 
 
-@lru_cache(maxsize=1 << 14)
 def format_time(moment: datetime) -> str:
     """UTC, RFC 3339 with microseconds and Z: the one time format in the database.
 
     Always six digits of fraction, so the text sorts as the time does. isoformat rather
     than strftime, and remembered: a cold load of 10,000 groups writes 40,000 times, most
-    of them the same few (equal instants in any zone give the same text).
+    of them the same few. Remembered by the UTC time: two local times an hour apart in the
+    hour the clocks go back compare equal, but are not the same instant.
     """
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return _format_utc(moment.astimezone(UTC))
+
+
+@lru_cache(maxsize=1 << 14)
+def _format_utc(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
