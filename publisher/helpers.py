@@ -192,7 +192,7 @@ class _Helper:
 
 
 class Helpers:
-    """The helper processes of one load, started at the first ``map`` that needs them.
+    """The helper processes of one load, started at the first ``each`` that needs them.
 
     Use as a context manager: the processes end with the block."""
 
@@ -220,9 +220,9 @@ class Helpers:
         self._helpers = []
 
     def warm(self, func: Callable[[list[T]], list[R]]) -> None:
-        """Have each helper import what ``func`` needs now, while it would otherwise wait
-        (a second of a large load), rather than when its first chunk of ``func`` comes.
-        Returns at once."""
+        """Have each helper run ``func`` on no jobs now, while it would otherwise wait (while
+        a large load works out its history), rather than import and prepare what ``func``
+        needs when its first chunk comes. Returns at once."""
         for helper in self._helpers:
             if helper.agreed and helper.proc.poll() is None:
                 helper.post(func)

@@ -136,11 +136,13 @@ class Spec(NamedTuple):
     path: str
     content_type: str
     key: str
-    render: Callable[[], bytes]
+    #: How to render it; None for a document rendered through ``portable``.
+    render: Callable[[], bytes] | None
     changed: datetime
     status: int = 200
     location: str | None = None
-    #: The same render as a Portable, made when needed, for those a helper may run.
+    #: The render as a Portable, made when needed, for those a helper may run: build
+    #: renders these through it, wherever they run.
     portable: Callable[[], Portable] | None = None
 
 
@@ -225,7 +227,7 @@ def specs(
                 feed.path(fmt),
                 FORMATS[fmt],
                 key,
-                lambda f=feed, r=render: r(f, site),
+                None,
                 feed.updated,
                 portable=partial(feed_job, feed, render),
             )
@@ -260,7 +262,7 @@ def specs(
         changes.PATH,
         FORMATS["atom"],
         _key(listing, "changes", history.last_change_id),
-        lambda: changes.render(history.changes, names, newest, site),
+        None,
         newest,
         portable=partial(Portable, changes.render, history.changes, names, newest, site),
     )
@@ -301,14 +303,16 @@ def specs(
             item.page_path,
             HTML_TYPE,
             f"{item_keys[slug]}|{mine!r}" if mine else item_keys[slug],
-            lambda j=job: j()(),
+            None,
             item.entry.updated,
             portable=job,
         )
     for path, content_type, key, render, changed, portable in calendars.documents(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
-        yield Spec(path, content_type, key, render, changed, portable=portable)
+        yield Spec(
+            path, content_type, key, None if portable else render, changed, portable=portable
+        )
     yield from _embeds(groups, feeds, soon, site, listing, history, common)
     if site.url("/hub") in site.hubs:
         yield Spec(

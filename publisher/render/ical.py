@@ -267,12 +267,6 @@ def _text(value: str) -> str:
     )
 
 
-@lru_cache(maxsize=16)
-def _duration(value: timedelta) -> str:
-    """A DURATION value (§3.3.6); calendars of one load all share the site's refresh."""
-    return vDuration(value).to_ical().decode()
-
-
 def calendar(info: Info, zones: Iterable[str], events: Iterable[bytes]) -> bytes:
     """A VCALENDAR of ``events``, with a VTIMEZONE for each zone they use (§3.6.5): when
     there is no event, the calendar's own zone, since a calendar holds at least one
@@ -313,7 +307,7 @@ def _opening(prodid: str) -> bytes:
 @lru_cache(maxsize=64)
 def _timing(zone: str, refresh: timedelta) -> bytes:
     """The calendar's zone and how often apps should fetch it again (RFC 7986 §5.7)."""
-    every = _duration(refresh)
+    every = vDuration(refresh).to_ical().decode()  # a DURATION value (§3.3.6)
     return _block(
         [
             f"X-WR-TIMEZONE:{_text(zone)}",
