@@ -9,6 +9,8 @@ B. Serving: /feeds/all.atom of the bundled data under load, against publisher se
 C. Start-up: launch of publisher serve to the first 200 on /healthz and on /.
 D. Calendars: 1,000 meeting groups rendered into every calendar (bench/calendars.py).
 E. WebSub fan-out of one change to 1,000 and 10,000 subscribers (bench/hub.py).
+F. Other clients' wait while 8 slow request bodies or 1,500 slow headers hold connections
+   (bench/slow.py).
 
 Everything listens on 127.0.0.1 only; every process started here is stopped (by its process
 group id) on the way out, errors included. See bench/README.md.
@@ -41,6 +43,7 @@ from pathlib import Path
 import yaml
 from calendars import bench_calendars  # bench/ is on sys.path when run as a script
 from hub import bench_hub
+from slow import bench_slow_clients
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -574,7 +577,8 @@ def feed():
     return Response(BODY, content_type=TYPE, headers={"ETag": ETAG})
 '''
 
-# The same Granian call as publisher/cli.py cmd_serve, with the default PUBLISHER_THREADS.
+# A bare Flask view under granian's WSGI interface, as any WSGI deployment runs one, with the
+# default PUBLISHER_THREADS (publisher serve runs its own front on granian's RSGI interface).
 BARE_SERVE = """import os, sys
 from granian import Granian
 from granian.constants import Interfaces
@@ -785,7 +789,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=3, help="one-field edits per size (A)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per load run (B)")
     parser.add_argument("--quick", action="store_true", help="sizes 15,1000; 3 s load runs")
-    parser.add_argument("--only", default="ABCDE", help="parts to run, e.g. --only B")
+    parser.add_argument("--only", default="ABCDEF", help="parts to run, e.g. --only B")
+    parser.add_argument(
+        "--hold", type=float, default=20, help="seconds slow clients are held, per scenario (F)"
+    )
     parser.add_argument("--meeting-groups", type=int, default=1000, help="groups for D")
     parser.add_argument(
         "--subscribers", type=int, nargs="+", default=[1000, 10000], help="fan-outs for E"
@@ -797,7 +804,7 @@ def main(argv: list[str] | None = None) -> int:
         child_publish(Path(data), Path(edit_file), Path(database), int(edits))
         return 0
     if args.quick:
-        args.sizes, args.duration, args.edits = "15,1000", 3, 3
+        args.sizes, args.duration, args.edits, args.hold = "15,1000", 3, 3, 5
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     parts = args.only.upper()
 
@@ -829,6 +836,10 @@ def main(argv: list[str] | None = None) -> int:
             text_e = bench_hub(tuple(args.subscribers))
             outputs.append(text_e)
             print(text_e + "\n", flush=True)
+        if "F" in parts:
+            text_f = bench_slow_clients(args.hold)
+            outputs.append(text_f)
+            print(text_f + "\n", flush=True)
     print(
         f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
         f"whole run {time.perf_counter() - began:.0f} s."

@@ -76,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve under granian, the production WSGI server (README: "Why granian")."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     for name, value in (
         ("DATA", args.data),
@@ -106,14 +107,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    connections = _open_files_for(settings.connections)
     Granian(
-        "publisher.wsgi:app",
+        "publisher.server:app",
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,  # request bodies are read on its event loop (web/front.py)
         workers=1,
-        blocking_threads=settings.threads,
+        backlog=settings.backlog,
+        backpressure=connections,
+        http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
         log_access=False,  # our own access log has no IP address or Referer
+        # A worker that dies (the OOM killer, a crash) is started again; the listening
+        # socket stays open in the main process meanwhile, so connections wait, not fail.
+        respawn_failed_workers=True,
+        respawn_interval=1.0,
         # granian can hang on SIGTERM after serving (emmett-framework/granian#875): a
         # worker still running after this many seconds is killed.
         workers_kill_timeout=5,
@@ -121,14 +129,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_files_for(connections: int) -> int:
+    """Raise this process's open-files limit (the worker inherits it) so that the
+    connection cap can be reached; a smaller cap, with a warning, where the system's hard
+    limit does not allow it. Each connection is a file descriptor; 64 are kept for the
+    database, the data files and the delivery worker."""
+    import resource
+
+    spare = 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + spare
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        print(
+            f"The system allows {soft} open files: publisher serve holds at most "
+            f"{soft - spare} connections instead of PUBLISHER_CONNECTIONS={connections}. "
+            "Raise the limit (ulimit -n, or LimitNOFILE= in a systemd unit) to allow more.",
+            file=sys.stderr,
+        )
+        return max(1, soft - spare)
+    return connections
+
+
 def _port_taken(host: str, port: int) -> str | None:
     """A plain message if something already listens there.
 
     granian binds with SO_REUSEPORT, so a second server would silently share the port and
-    answer half the requests with another database's documents.
+    answer half the requests with another database's documents. The probe binds with
+    SO_REUSEADDR, as servers do, so that connections of a server just stopped, left in
+    TIME-WAIT, do not count: on Linux only a socket listening there makes the bind fail.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

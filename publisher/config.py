@@ -140,7 +140,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "THREADS",
         4,
-        "Threads of the server process for requests (granian warns above twice the cores).",
+        "Threads of the server process for requests that are not a published document "
+        "(the hub, admin and health endpoints, 404 pages). A request reaches one only once "
+        "it has been received whole.",
+    ),
+    Setting(
+        "HEADER_TIMEOUT",
+        10.0,
+        "Seconds a client may take to send a request's headers; the connection is then "
+        "closed. Also how long an idle kept-alive connection stays open.",
+    ),
+    Setting(
+        "BODY_TIMEOUT",
+        10.0,
+        "Seconds a client may take to send a request's body (POST /hub, /admin/reload); "
+        "it is then answered 408 and the connection closed. No thread waits meanwhile.",
+    ),
+    Setting(
+        "CONNECTIONS",
+        4096,
+        "Connections publisher serve holds open at most; more wait in the listen queue. "
+        "The open-files limit is raised to fit, if the system allows.",
+    ),
+    Setting(
+        "BACKLOG",
+        1024,
+        "Length of the listen queue of connections not yet accepted (the system caps it at "
+        "net.core.somaxconn).",
     ),
 )
 
@@ -214,6 +240,10 @@ class Settings:
     host: str
     port: int
     threads: int
+    header_timeout: float
+    body_timeout: float
+    connections: int
+    backlog: int
 
     @property
     def base(self) -> str:
@@ -252,4 +282,7 @@ def load_settings(
         raise SettingError(
             f"{PREFIX}HUB_LEASE must lie between {PREFIX}HUB_LEASE_MIN and {PREFIX}HUB_LEASE_MAX."
         )
+    for name in ("threads", "connections", "backlog", "header_timeout", "body_timeout"):
+        if not values[name] > 0:
+            raise SettingError(f"{PREFIX}{name.upper()} must be more than 0.")
     return Settings(**values)

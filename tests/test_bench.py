@@ -1,5 +1,5 @@
 """The benchmarks' own code keeps working: small runs of the publishing (A), start-up (C),
-calendar (D) and hub (E) parts.
+calendar (D), hub (E) and slow-client (F) parts.
 
 Benchmarks print figures and set no pass mark here (timings live in bench/, not in tests);
 this only catches a benchmark broken by a change of the code it measures."""
@@ -16,21 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    ("script", "expected"),
+    ("script", "size", "expected"),
     [
         (
             "calendars.py",
+            "20",
             [
                 "D. Calendars: 20 meeting groups",
                 "| All, category and group calendars (25 documents)",
             ],
         ),
-        ("hub.py", ["E. WebSub fan-out", "| 20 |"]),
+        ("hub.py", "20", ["E. WebSub fan-out", "| 20 |"]),
+        ("slow.py", "1", ["F. Other clients", "1,500 slow headers, a line every 2 s"]),
     ],
 )
-def test_benchmark_part_runs_small(script, expected):
+def test_benchmark_part_runs_small(script, size, expected):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "20"],
+        [sys.executable, str(ROOT / "bench" / script), size],
         capture_output=True,
         text=True,
         timeout=180,

@@ -29,6 +29,40 @@ PREFLIGHT = [
 ]
 
 
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+def answer(
+    publisher: Publisher,
+    served: Served,
+    method: str,
+    path: str,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    log: bool,
+) -> Answer | None:
+    """Status, headers and body for a GET or HEAD of a published path (a 304 when the
+    client's copy is current, RFC 9110 §13.1), or None when nothing is published there.
+
+    Shared by the WSGI middleware below and the server's front (``front.py``), which calls
+    it on its event loop: it never blocks for longer than a look-up (``Publisher.refresh``
+    reads the database at most once per REFRESH_INTERVAL and never waits for a load)."""
+    started = time.perf_counter()
+    publisher.refresh()
+    prepared = served.get(publisher, path)
+    if prepared is None:
+        return None
+    pub = prepared.publication
+    if not_modified(pub, if_none_match, if_modified_since):
+        status, headers, body = 304, prepared.not_modified_headers, b""
+    else:
+        status, headers = pub.status, prepared.headers
+        body = pub.body if method == "GET" else b""
+    if log:
+        access.write(method, path, status, len(body), (time.perf_counter() - started) * 1000)
+    return status, headers, body
+
+
 class PublicationServer:
     """WSGI middleware wrapping ``app.wsgi_app``."""
 
@@ -46,23 +80,19 @@ class PublicationServer:
             if method == "OPTIONS":
                 return self._preflight(environ, start_response)
             return self.app(environ, start_response)
-        started = time.perf_counter()
-        self.publisher.refresh()
-        path = environ.get("PATH_INFO") or "/"
-        prepared = self.served.get(self.publisher, path)
-        if prepared is None:
+        found = answer(
+            self.publisher,
+            self.served,
+            method,
+            environ.get("PATH_INFO") or "/",
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+            self.log,
+        )
+        if found is None:
             return self.app(environ, start_response)
-        pub = prepared.publication
-        if not_modified(
-            pub, environ.get("HTTP_IF_NONE_MATCH"), environ.get("HTTP_IF_MODIFIED_SINCE")
-        ):
-            status, body = 304, b""
-            start_response("304 Not Modified", prepared.not_modified_headers)
-        else:
-            status, body = pub.status, pub.body if method == "GET" else b""
-            start_response(STATUS[status], prepared.headers)
-        if self.log:
-            access.write(method, path, status, len(body), (time.perf_counter() - started) * 1000)
+        status, headers, body = found
+        start_response(STATUS[status], headers)
         return [body]
 
     def _preflight(
