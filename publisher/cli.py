@@ -37,6 +37,18 @@ def database_for(data: str) -> str:
     return str(Path(default).parent / f"publisher-{slug}.sqlite3")
 
 
+def _adopt(settings: Settings) -> None:
+    """Record, before the server starts, that the database publishes this data folder."""
+    from publisher.publish import claim
+    from publisher.store.db import connect
+
+    conn = connect(settings.database)
+    try:
+        claim(conn, settings, adopt=True)
+    finally:
+        conn.close()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the data folder; print every problem; exit 1 if any is an error."""
     folder = Path(args.data or load_settings().data)
@@ -62,7 +74,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
     publisher = Publisher(_settings(args))
     try:
-        result = publisher.reload(confirm_removals=args.confirm_removals)
+        result = publisher.reload(confirm_removals=args.confirm_removals, adopt=args.adopt)
     except PublisherError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -77,6 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
+    if args.data and not args.database and "PUBLISHER_DATABASE" not in os.environ:
+        args.database = database_for(args.data)  # a preview never loads into another site's
     for name, value in (
         ("DATA", args.data),
         ("DATABASE", args.database),
@@ -102,6 +116,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not Path(settings.data).is_dir():
         print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
         return 1
+    if args.adopt:
+        _adopt(settings)
     problem = _port_taken(settings.host, settings.port)
     if problem:
         print(problem, file=sys.stderr)
@@ -234,6 +250,14 @@ def parser() -> argparse.ArgumentParser:
                 "folder, a file of its own such as instance/publisher-examples-meetings.sqlite3)",
             )
 
+    def adopt_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--adopt",
+            action="store_true",
+            help="publish this data folder although the database published another one until "
+            "now (the directory moved); without it, another folder is refused",
+        )
+
     p = sub.add_parser(
         "check",
         help="validate the data files and list every problem",
@@ -250,6 +274,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a load that removes more than half of the groups",
     )
+    adopt_arg(p)
     p.set_defaults(func=cmd_reload)
     p = sub.add_parser(
         "serve", help="serve the directory over HTTP", description=_describe(cmd_serve)
@@ -257,6 +282,7 @@ def parser() -> argparse.ArgumentParser:
     data_args(p)
     p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: 8000)")
+    adopt_arg(p)
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser(
         "worker", help="run the delivery worker on its own", description=_describe(cmd_worker)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,19 +22,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path):
-    """`publisher serve` in its own process group, stopped (by pid) after the test."""
-    port = free_port()
-    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"), "PUBLISHER_WATCH": "0"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
+def launch(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen:
+    """`publisher serve ARGS` in its own process group (stop it with ``stop``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", "serve", *args],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`publisher serve` in its own process group, stopped (by pid) after the test."""
+    port = free_port()
+    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"), "PUBLISHER_WATCH": "0"}
+    process = launch(["--port", str(port)], env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):  # at most 20 s
