@@ -305,3 +305,16 @@ def test_closing_does_not_wait_for_a_load_in_progress(data_dir, tmp_path, clock)
         release.set()
         holder.join(5)
         closer.join(5)
+
+
+def test_a_lower_case_bearer_scheme_is_accepted(make_app, serve):
+    """The authentication scheme is case-insensitive (RFC 9110 §11.1): `bearer` was 401."""
+    from tests.test_history import TOKEN
+
+    server = serve(make_app(admin_token=TOKEN))
+    for scheme in ("bearer", "BEARER"):
+        response = server.post("/admin/reload", headers={"Authorization": f"{scheme} {TOKEN}"})
+        assert response.status_code == 200, scheme
+    assert server.post("/admin/reload", headers={"Authorization": TOKEN}).status_code == 401
+    wrong = {"Authorization": f"Basic {TOKEN}"}
+    assert server.post("/admin/reload", headers=wrong).status_code == 401
