@@ -85,7 +85,8 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve under granian, the production WSGI server (README: "Why granian")."""
+    """Serve the directory's pages, feeds and calendars over HTTP until stopped with Ctrl-C;
+    a data file changed while serving is loaded by itself."""
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -225,13 +226,24 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    """Print every setting with its value now (secrets hidden)."""
+    """Print every setting with its value now (secrets hidden), as it is written in the
+    environment: 1 or 0 for yes or no."""
     settings = load_settings()
-    for setting in SETTINGS:
-        value = getattr(settings, setting.name.lower())
-        if setting.secret and value:
-            value = "(set)"
-        print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
+    try:
+        for setting in SETTINGS:
+            value = getattr(settings, setting.name.lower())
+            if setting.secret and value:
+                value = "(set)"
+            elif isinstance(value, bool):
+                value = int(value)
+            print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (publisher settings | head). Python would fail again
+        # flushing standard output at exit, so it goes nowhere from now on (the Python
+        # documentation's recipe, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -122,3 +122,17 @@ def test_the_access_log_never_fails_a_request(monkeypatch):
     """No standard error at all (a daemon started without one): the line is lost, quietly."""
     monkeypatch.setattr(sys, "stderr", None)
     access.write("GET", "/", 200, 10, 0.1)
+
+
+def test_serve_help_speaks_to_the_user_not_of_the_implementation():
+    """`serve --help` began "Serve under granian, the production WSGI server"."""
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    description = result.stdout.split("\n\n")[1]
+    assert "granian" not in description and "WSGI" not in description
+    assert "pages, feeds and calendars" in description
