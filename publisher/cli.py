@@ -37,6 +37,18 @@ def database_for(data: str) -> str:
     return str(Path(default).parent / f"publisher-{slug}.sqlite3")
 
 
+def _adopt(settings: Settings) -> None:
+    """Record, before the server starts, that the database publishes this data folder."""
+    from publisher.publish import claim
+    from publisher.store.db import connect
+
+    conn = connect(settings.database)
+    try:
+        claim(conn, settings, adopt=True)
+    finally:
+        conn.close()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the data folder; print every problem; exit 1 if any is an error."""
     folder = Path(args.data or load_settings().data)
@@ -62,7 +74,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
     publisher = Publisher(_settings(args))
     try:
-        result = publisher.reload(confirm_removals=args.confirm_removals)
+        result = publisher.reload(confirm_removals=args.confirm_removals, adopt=args.adopt)
     except PublisherError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -73,11 +85,14 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve under granian, the production WSGI server (README: "Why granian")."""
+    """Serve the directory's pages, feeds and calendars over HTTP until stopped with Ctrl-C;
+    a data file changed while serving is loaded by itself."""
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
+    if args.data and not args.database and "PUBLISHER_DATABASE" not in os.environ:
+        args.database = database_for(args.data)  # a preview never loads into another site's
     for name, value in (
         ("DATA", args.data),
         ("DATABASE", args.database),
@@ -103,6 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not Path(settings.data).is_dir():
         print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
         return 1
+    if args.adopt:
+        _adopt(settings)
     problem = _port_taken(settings.host, settings.port)
     if problem:
         print(problem, file=sys.stderr)
@@ -244,13 +261,24 @@ def cmd_hub(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    """Print every setting with its value now (secrets hidden)."""
+    """Print every setting with its value now (secrets hidden), as it is written in the
+    environment: 1 or 0 for yes or no."""
     settings = load_settings()
-    for setting in SETTINGS:
-        value = getattr(settings, setting.name.lower())
-        if setting.secret and value:
-            value = "(set)"
-        print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
+    try:
+        for setting in SETTINGS:
+            value = getattr(settings, setting.name.lower())
+            if setting.secret and value:
+                value = "(set)"
+            elif isinstance(value, bool):
+                value = int(value)
+            print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (publisher settings | head). Python would fail again
+        # flushing standard output at exit, so it goes nowhere from now on (the Python
+        # documentation's recipe, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 
@@ -269,6 +297,14 @@ def parser() -> argparse.ArgumentParser:
                 "folder, a file of its own such as instance/publisher-examples-meetings.sqlite3)",
             )
 
+    def adopt_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--adopt",
+            action="store_true",
+            help="publish this data folder although the database published another one until "
+            "now (the directory moved); without it, another folder is refused",
+        )
+
     p = sub.add_parser(
         "check",
         help="validate the data files and list every problem",
@@ -285,6 +321,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a load that removes more than half of the groups",
     )
+    adopt_arg(p)
     p.set_defaults(func=cmd_reload)
     p = sub.add_parser(
         "serve", help="serve the directory over HTTP", description=_describe(cmd_serve)
@@ -292,6 +329,7 @@ def parser() -> argparse.ArgumentParser:
     data_args(p)
     p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: 8000)")
+    adopt_arg(p)
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser(
         "worker", help="run the delivery worker on its own", description=_describe(cmd_worker)

@@ -171,6 +171,8 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 PREFIX = "PUBLISHER_"
+#: Shortest admin token: anything shorter could be guessed by trying.
+ADMIN_TOKEN_MIN = 16
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -278,6 +280,12 @@ def load_settings(
         parts = urlsplit(hub)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingError(f"{PREFIX}HUBS: {hub!r} is not a web address; write https://...")
+    if 0 < len(values["admin_token"]) < ADMIN_TOKEN_MIN:
+        raise SettingError(
+            f"{PREFIX}ADMIN_TOKEN is {len(values['admin_token'])} characters long: use at least "
+            f"{ADMIN_TOKEN_MIN}, for example one made with:\n"
+            '    python -c "import secrets; print(secrets.token_urlsafe(24))"'
+        )
     if not values["hub_lease_min"] <= values["hub_lease"] <= values["hub_lease_max"]:
         raise SettingError(
             f"{PREFIX}HUB_LEASE must lie between {PREFIX}HUB_LEASE_MIN and {PREFIX}HUB_LEASE_MAX."

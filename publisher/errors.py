@@ -6,6 +6,7 @@ They subclass ``ValueError`` (as icalendar's parsing errors do) so callers that 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 
@@ -72,4 +73,25 @@ class SlugTakenError(PublisherError):
             f"{where}: group {name!r}: the slug {slug!r} was the address of {owner_name!r} "
             f"(now at {owner_slug!r}), and slugs are permanent: its old address keeps leading "
             "there. Choose another slug for this group."
+        )
+
+
+class DataFolderError(PublisherError):
+    """The database publishes another data folder (publisher.store.identity)."""
+
+    def __init__(
+        self, database: str, data: str, recorded: tuple[str, str], given: tuple[str, str]
+    ) -> None:
+        def folder(path: str, title: str) -> str:
+            return f"{path} ({title!r})" if title else path
+
+        super().__init__(
+            f"The database {database} publishes the data folder {folder(*recorded)}, not "
+            f"{folder(*given)}: nothing was loaded, and the last good publication stays "
+            "served.\nTo publish that other directory, give it a database of its own: leave "
+            "out --database and PUBLISHER_DATABASE (--data then makes one), or name a new "
+            "file with --database.\nIf the directory has moved (another folder or machine), "
+            f"adopt it once:\n    publisher reload --adopt --data {shlex.quote(data)} "
+            f"--database {shlex.quote(database)}\nor start the server with "
+            "publisher serve --adopt and the same --data and --database."
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +29,7 @@ from publisher.hub import fanout
 from publisher.publication import Memo, Publication, build, prepare_helper
 from publisher.render.common import Site
 from publisher.store import events as event_store
-from publisher.store import history
+from publisher.store import history, identity
 from publisher.store import publications as stored
 from publisher.store.db import checkpoint, checkpoint_later, connect, transaction
 from publisher.version import render_version
@@ -74,6 +75,13 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def claim(conn: sqlite3.Connection, settings: Settings, adopt: bool = False) -> None:
+    """Check (and record) that the database publishes the settings' data folder; ``adopt``
+    makes it so (publisher serve --adopt, before the server starts)."""
+    data = Path(settings.data)
+    identity.claim(conn, data, Path(settings.database), files.site_title(data), adopt)
 
 
 class Publisher:
@@ -153,17 +161,21 @@ class Publisher:
             time_zone=directory_site.time_zone,
         )
 
-    def reload(self, confirm_removals: bool = False) -> LoadResult:
-        """Load the data folder and publish it.
+    def reload(self, confirm_removals: bool = False, adopt: bool = False) -> LoadResult:
+        """Load the data folder and publish it. ``adopt``: publish it even if the database
+        published another folder until now (publisher.store.identity).
 
-        Raises a PublisherError, changing nothing: DirectoryError (the checker's problems),
-        MassRemovalError (unconfirmed removal of more than half), SlugTakenError.
+        Raises a PublisherError, changing nothing (but an adoption asked for):
+        DataFolderError (the database publishes another folder), DirectoryError (the
+        checker's problems), MassRemovalError (unconfirmed removal of more than half),
+        SlugTakenError.
         """
         with (
             self._lock,
             _collector_paused(),
             Helpers(self.settings.load_helpers, version=render_version) as helpers,
         ):
+            claim(self.conn, self.settings, adopt)
             contents = files.read_folder(self.data)
             state = self._state(contents)
             row = self.conn.execute(

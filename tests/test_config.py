@@ -55,3 +55,15 @@ def test_base_has_no_trailing_slash():
     assert load_settings({"base_url": "https://example.org/"}, environ={}).base == (
         "https://example.org"
     )
+
+
+def test_a_short_admin_token_is_refused_at_start():
+    """A guessable token guards POST /admin/reload: refuse it, say how to make a good one,
+    and never echo it."""
+    with pytest.raises(SettingError) as refused:
+        load_settings(environ={"PUBLISHER_ADMIN_TOKEN": "hunter2"})
+    message = str(refused.value)
+    assert "PUBLISHER_ADMIN_TOKEN" in message and "at least 16" in message
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(24))"' in message
+    assert "hunter2" not in message
+    assert load_settings(environ={"PUBLISHER_ADMIN_TOKEN": "x" * 16}).admin_token == "x" * 16

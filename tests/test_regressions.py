@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -123,15 +124,21 @@ def test_a_yml_file_is_reported_not_silently_ignored(data_dir):
     ]
 
 
-def test_a_bad_setting_is_a_message_not_a_traceback():
-    result = subprocess.run(
+def publisher_settings(env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """`publisher settings` with only ``env`` set; output captured unless told otherwise."""
+    options = {"capture_output": True, **kwargs}
+    return subprocess.run(
         [sys.executable, "-m", "publisher.cli", "settings"],
-        env={"PUBLISHER_PORT": "abc", "PATH": ""},
-        capture_output=True,
+        env={"PATH": "", **env},
         text=True,
         timeout=60,
         check=False,
+        **options,
     )
+
+
+def test_a_bad_setting_is_a_message_not_a_traceback():
+    result = publisher_settings({"PUBLISHER_PORT": "abc"})
     assert result.returncode == 2
     assert result.stderr.strip() == "PUBLISHER_PORT='abc': write a number, e.g. 8000."
 
@@ -305,3 +312,37 @@ def test_closing_does_not_wait_for_a_load_in_progress(data_dir, tmp_path, clock)
         release.set()
         holder.join(5)
         closer.join(5)
+
+
+def test_a_lower_case_bearer_scheme_is_accepted(make_app, serve):
+    """The authentication scheme is case-insensitive (RFC 9110 §11.1): `bearer` was 401."""
+    from tests.test_history import TOKEN
+
+    server = serve(make_app(admin_token=TOKEN))
+    for scheme in ("bearer", "BEARER"):
+        response = server.post("/admin/reload", headers={"Authorization": f"{scheme} {TOKEN}"})
+        assert response.status_code == 200, scheme
+    assert server.post("/admin/reload", headers={"Authorization": TOKEN}).status_code == 401
+    wrong = {"Authorization": f"Basic {TOKEN}"}
+    assert server.post("/admin/reload", headers=wrong).status_code == 401
+
+
+def test_settings_piped_into_head_ends_without_a_traceback():
+    """`publisher settings | head`: the reader goes away, and a BrokenPipeError traceback
+    ended the output. Here the reading end is closed before the command writes at all."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = publisher_settings({}, capture_output=False, stdout=write, stderr=subprocess.PIPE)
+    finally:
+        os.close(write)
+    assert result.stderr == ""
+
+
+def test_settings_prints_booleans_as_written_in_the_environment():
+    """The README says PUBLISHER_WATCH=1; `publisher settings` printed True."""
+    result = publisher_settings({"PUBLISHER_ACCESS_LOG": "no"})
+    assert result.returncode == 0
+    assert "PUBLISHER_WATCH=1\n" in result.stdout
+    assert "PUBLISHER_ACCESS_LOG=0\n" in result.stdout
+    assert "True" not in result.stdout and "False" not in result.stdout

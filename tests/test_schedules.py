@@ -338,7 +338,7 @@ def test_a_meeting_moved_to_the_end_of_the_calendar_is_refused_or_published(make
 def test_an_invalid_schedule_is_refused_and_the_last_good_calendars_stay(make_app, serve, data_dir):
     shutil.rmtree(data_dir)
     shutil.copytree(EXAMPLES, data_dir)
-    server = serve(make_app(watch_interval=3600, admin_token="secret"))
+    server = serve(make_app(watch_interval=3600, admin_token="schedule-test-token"))
     paths = [
         "/calendars/all.ics",
         "/calendars/peer-support.ics",
@@ -365,7 +365,7 @@ def test_an_invalid_schedule_is_refused_and_the_last_good_calendars_stay(make_ap
         assert now.content == old.content
         assert now.headers["ETag"] == old.headers["ETag"]
     # POST /admin/reload refuses it the same way, naming the problem, and changes nothing.
-    answer = server.post("/admin/reload", headers={"Authorization": "Bearer secret"})
+    answer = server.post("/admin/reload", headers={"Authorization": "Bearer schedule-test-token"})
     assert answer.status_code == 422
     assert any("peer-support.yaml:23" in p for p in answer.json()["problems"])
     assert server.get(paths[0]).content == before[paths[0]].content

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,19 +22,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path):
-    """`publisher serve` in its own process group, stopped (by pid) after the test."""
-    port = free_port()
-    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"), "PUBLISHER_WATCH": "0"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
+def launch(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen:
+    """`publisher serve ARGS` in its own process group (stop it with ``stop``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", "serve", *args],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`publisher serve` in its own process group, stopped (by pid) after the test."""
+    port = free_port()
+    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"), "PUBLISHER_WATCH": "0"}
+    process = launch(["--port", str(port)], env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):  # at most 20 s
@@ -116,3 +122,17 @@ def test_the_access_log_never_fails_a_request(monkeypatch):
     """No standard error at all (a daemon started without one): the line is lost, quietly."""
     monkeypatch.setattr(sys, "stderr", None)
     access.write("GET", "/", 200, 10, 0.1)
+
+
+def test_serve_help_speaks_to_the_user_not_of_the_implementation():
+    """`serve --help` began "Serve under granian, the production WSGI server"."""
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    description = result.stdout.split("\n\n")[1]
+    assert "granian" not in description and "WSGI" not in description
+    assert "pages, feeds and calendars" in description

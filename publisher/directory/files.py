@@ -236,6 +236,18 @@ def read_folder(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in data_files(folder)}
 
 
+def site_title(folder: Path) -> str:
+    """The directory's title in site.yaml, to name the folder in messages; empty when it
+    cannot be read (the checker says why when the folder is loaded)."""
+    try:
+        raw = (folder / SITE_FILE).read_bytes()
+    except OSError:
+        return ""
+    parsed, _ = parse(raw, SITE_FILE)
+    title = parsed.value.get("title") if parsed and isinstance(parsed.value, dict) else None
+    return title if isinstance(title, str) else ""
+
+
 def fingerprint(contents: Mapping[str, bytes]) -> str:
     """Hash of every data file's name and bytes: equal fingerprints mean nothing to load."""
     digest = hashlib.sha256()

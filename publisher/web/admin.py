@@ -36,7 +36,9 @@ def reload() -> Response:
     token = publisher.settings.admin_token
     if not token:
         return _error(404, "The admin endpoint is off: set PUBLISHER_ADMIN_TOKEN to use it.")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    # The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    given = given.strip() if scheme.lower() == "bearer" else ""
     if not hmac.compare_digest(given.encode(), token.encode()):
         return _error(401, "Send the admin token as 'Authorization: Bearer <token>'.")
     confirm = request.values.get("confirm") == "removals"
