@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,25 +36,41 @@ def launch(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess
     )
 
 
-@pytest.fixture
-def served(tmp_path):
-    """`publisher serve` in its own process group, stopped (by pid) after the test."""
-    port = free_port()
-    env = {**os.environ, "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"), "PUBLISHER_WATCH": "0"}
+@contextmanager
+def serving(tmp_path: Path, port: int | None = None, **settings: str) -> Iterator[tuple]:
+    """`publisher serve` on a free port with these PUBLISHER_* settings (names in lower
+    case) and a database in ``tmp_path``; the URL and process, stopped by pid after."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"),
+        "PUBLISHER_WATCH": "0",
+        **{f"PUBLISHER_{name.upper()}": value for name, value in settings.items()},
+    }
     process = launch(["--port", str(port)], env)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):  # at most 20 s
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"publisher serve ended: {process.stdout.read().decode()}")
             try:
                 if requests.get(url + "/readyz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         else:
             pytest.fail("publisher serve did not answer within 20 s")
         yield url, process
     finally:
         stop(process)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`publisher serve` in its own process group, stopped (by pid) after the test."""
+    with serving(tmp_path) as running:
+        yield running
 
 
 def stop(process: subprocess.Popen) -> str:

@@ -5,58 +5,13 @@ import os
 import resource
 import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import ROOT
-from tests.test_serve import free_port, stop
-
-
-@contextmanager
-def serving(tmp_path: Path, port: int | None = None, **settings: str) -> Iterator[tuple]:
-    """`publisher serve` on a free port with these PUBLISHER_* settings; stopped by pid."""
-    port = port or free_port()
-    env = {
-        **os.environ,
-        "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"),
-        "PUBLISHER_WATCH": "0",
-        "PUBLISHER_ACCESS_LOG": "0",
-        **{f"PUBLISHER_{name.upper()}": value for name, value in settings.items()},
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(url, process)
-        yield url, process
-    finally:
-        stop(process)
-
-
-def wait_until_ready(url: str, process: subprocess.Popen, limit: float = 20) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"publisher serve ended: {process.stdout.read().decode()}")
-        try:
-            if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    pytest.fail(f"publisher serve did not answer within {limit} s")
+from tests.test_serve import free_port, serving
 
 
 def timed_get(url: str) -> float:
