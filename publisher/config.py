@@ -147,8 +147,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HEADER_TIMEOUT",
         10.0,
-        "Seconds a client may take to send a request's headers; the connection is then "
-        "closed. Also how long an idle kept-alive connection stays open.",
+        "Seconds a client may take to send a request's headers, from their first byte, and "
+        "that a kept-alive connection may stay idle; the connection is then closed.",
     ),
     Setting(
         "BODY_TIMEOUT",
