@@ -66,8 +66,8 @@ class Front:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="publisher-request")
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Let requests in progress end; queued ones are dropped with the server."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """Drop queued requests; one in progress (a load, say) does not delay the stop."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def __rsgi__(self, scope: Scope, proto: Any) -> None:
         method = scope.method
