@@ -210,6 +210,12 @@ def specs(
 
     soon = cal.soon
     meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
+    # Whether a group there has published dates: if none has, the calendar section says so
+    # rather than promise meetings.
+    dated = {
+        c.slug: any(g.meetings and g.meetings.scheduled for g in c.groups)
+        for c in directory.categories
+    }
 
     light: dict[str, Feed] = {}
 
@@ -252,6 +258,7 @@ def specs(
                     entries=m,
                     alternates=alternates[f.key],
                     calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
+                    dated=dated[f.key],
                     embed=embeds[f.key],
                     **common,
                 ),
@@ -287,6 +294,7 @@ def specs(
             shown=HOME_PER_CATEGORY,
             alternates=alternates["all"],
             calendar=_calendar_links(site, "all", site.title, any(meets.values())),
+            dated=any(dated.values()),
             next_meetings=[(groups[slug], o) for slug, o in next_meetings],
             **common,
         ),
@@ -367,6 +375,7 @@ def _group_page(
         subscribe_path=feed.subscribe_path,
         alternates=alternates,
         calendar=_calendar_links(site, f"groups/{group.slug}", group.name, bool(group.meetings)),
+        dated=bool(group.meetings and group.meetings.scheduled),
         next_meetings=[(group, o) for o in mine],
         embed=embed,
         site=site,
