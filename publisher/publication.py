@@ -271,7 +271,7 @@ def specs(
         _key(listing, "changes", history.last_change_id),
         None,
         newest,
-        portable=partial(Portable, changes.render, history.changes, names, newest, site),
+        portable=partial(_changes_feed, history, names, newest, site, items),
     )
     yield Spec(
         opml.PATH,
@@ -352,6 +352,16 @@ def specs(
             lambda d=data: d,
             history.created,
         )
+
+
+def _changes_feed(
+    history: History, names: dict[str, str], newest: datetime, site: Site, items: list[Item]
+) -> Portable:
+    """The changes feed, as a render that holds only the groups its changes name, as they
+    are published now: it shows what each changed field holds."""
+    named = {c.entry for c in history.changes}
+    current = {i.entry.id: i.group for i in items if i.entry.id in named}
+    return Portable(changes.render, history.changes, names, newest, site, current)
 
 
 def _group_page(

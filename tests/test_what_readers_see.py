@@ -3,6 +3,7 @@ after the fault it pins.
 
 - The calendar section of a page promised new, moved and cancelled meetings where no group in
   its scope had published a date.
+- The changes feed named the field that changed ("description") but not what it now says.
 
 Real apps over HTTP, read back with independent parsers (feedparser, lxml, json, icalendar).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 
+import feedparser
 import yaml
 from icalendar import Calendar
 from lxml import etree
@@ -19,8 +21,13 @@ from lxml import html as lxml_html
 from publisher.directory.model import Directory
 from publisher.directory.validate import load_directory
 from tests.conftest import DATA, ROOT
+from tests.test_history import edit_group, read_groups, remove_group, write_groups
 
 EXAMPLES = ROOT / "examples" / "meetings"
+HOSTILE = '<script>alert(1)</script> "quotes" & <img src=x onerror=alert(1)> javascript:alert(1)'
+CHANGES = "/feeds/changes.atom"
+ATOM = "{http://www.w3.org/2005/Atom}"
+SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def words(element: etree._Element) -> str:
@@ -119,3 +126,91 @@ def test_calendar_of_a_scope_without_dates_says_why_it_is_empty(server):
         assert calendar.walk("VEVENT") == []
         assert "No group" in str(calendar["DESCRIPTION"]), path
         assert "once they are published" in str(calendar["DESCRIPTION"]), path
+
+
+# --- 12. The changes feed shows what changed -------------------------------------------------
+
+RTL = "reading-teaching-learning-groups"
+FORUM = "north-east-mad-studies-forum"
+
+
+def change_entries(server) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(title, the text of the entry's HTML), newest first: feedparser's and lxml's reading
+    of the feed must agree on it, and it must hold no live markup."""
+    body = server.get(CHANGES).content
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    root = etree.fromstring(body, SAFE_XML)
+    raw = [e.find(f"{ATOM}content") for e in root.iter(f"{ATOM}entry")]
+    assert all(c.get("type") == "html" for c in raw)
+    out = []
+    for entry, content in zip(parsed.entries, raw, strict=True):
+        fragment = lxml_html.fragment_fromstring(content.text, create_parent="div")
+        mine = lxml_html.fragment_fromstring(entry.content[0].value, create_parent="div")
+        assert words(mine) == words(fragment)
+        assert not fragment.xpath("//script | //img | //*[@*[starts-with(name(), 'on')]]")
+        out.append((entry.title, words(fragment)))
+    return out
+
+
+def test_changes_feed_names_the_field_but_not_the_change(server, data_dir, clock):
+    """Each changed field is labelled with its new value; a removed value says so."""
+    groups = read_groups(data_dir, RTL)
+    forum = next(g for g in groups if g["slug"] == FORUM)
+    forum["name"] = "North East Mad Studies Forum & friends"
+    forum["description"] = HOSTILE
+    forum["place"] = {"as_published": "Palace Green Library, Durham"}
+    forum["contact"] = {"name": "Victoria Armstrong", "twitter": "@madstudiesne"}
+    forum["meetings"] = {
+        "time_zone": "Europe/London",
+        "series": [
+            {
+                "starts": "2026-03-04",
+                "every": "month",
+                "on": "first Wednesday",
+                "time": "18:00-20:00",
+            }
+        ],
+    }
+    write_groups(data_dir, RTL, groups)
+    edit_group(data_dir, RTL, "my-mad-space", description=None)
+    clock.advance(minutes=5)
+    assert server.publisher.reload().changes == 2
+
+    entries = dict(change_entries(server)[:2])
+    forum_text = entries["Changed: North East Mad Studies Forum & friends"]
+    assert "Name: North East Mad Studies Forum & friends" in forum_text
+    assert f"Description: {HOSTILE}" in forum_text
+    assert "Place: Palace Green Library, Durham" in forum_text
+    assert "Contact details: Victoria Armstrong; Twitter: @madstudiesne" in forum_text
+    assert "v.e.potts" not in forum_text  # the old email, no longer published
+    assert "Every month on the first Wednesday, 18:00 to 20:00, from 4 March 2026" in forum_text
+    assert "Description: removed." in entries["Changed: My Mad Space"]
+
+
+def test_changes_feed_shows_a_value_only_while_it_is_published(server, data_dir, clock):
+    """An older change of a field changed again since shows no value (it is no longer
+    published); once a group is removed, its earlier changes show none of its details."""
+    edit_group(data_dir, RTL, "my-mad-space", description="First new text.")
+    clock.advance(minutes=5)
+    server.publisher.reload()
+    edit_group(data_dir, RTL, "my-mad-space", description="Second new text.")
+    clock.advance(minutes=5)
+    server.publisher.reload()
+    newer, older = change_entries(server)[:2]
+    assert "Description: Second new text." in newer[1]
+    assert "First new text." not in older[1] and "Second new text." not in older[1]
+    assert "changed again since" in older[1]
+
+    edit_group(data_dir, "community-groups", "oor-mad-history", place={"country": "Scotland"})
+    clock.advance(minutes=5)
+    server.publisher.reload()
+    assert "Place: Scotland" in change_entries(server)[0][1]
+    remove_group(data_dir, "community-groups", "oor-mad-history")
+    clock.advance(minutes=5)
+    server.publisher.reload()
+    removed, edited = change_entries(server)[:2]
+    assert removed[0] == "Removed: Oor Mad History"
+    assert edited[0] == "Changed: Oor Mad History"
+    assert "Scotland" not in edited[1]
+    assert "no longer listed" in edited[1]
