@@ -4,22 +4,28 @@ after the fault it pins.
 - The calendar section of a page promised new, moved and cancelled meetings where no group in
   its scope had published a date.
 - The changes feed named the field that changed ("description") but not what it now says.
+- Names and titles reached RSS and OPML text that many readers treat as HTML: markup in them
+  was live after one decode.
 
 Real apps over HTTP, read back with independent parsers (feedparser, lxml, json, icalendar).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+from pathlib import Path
 
 import feedparser
+import pytest
 import yaml
 from icalendar import Calendar
 from lxml import etree
 from lxml import html as lxml_html
 
 from publisher.directory.model import Directory
-from publisher.directory.validate import load_directory
+from publisher.directory.validate import check_directory, load_directory
 from tests.conftest import DATA, ROOT
 from tests.test_history import edit_group, read_groups, remove_group, write_groups
 
@@ -214,3 +220,186 @@ def test_changes_feed_shows_a_value_only_while_it_is_published(server, data_dir,
     assert edited[0] == "Changed: Oor Mad History"
     assert "Scotland" not in edited[1]
     assert "no longer listed" in edited[1]
+
+
+# --- 14. Names and titles never read as markup, in any format --------------------------------
+
+MARKUP = "Community <img src=x onerror=alert(1)> Groups"
+
+
+def set_yaml(path: Path, change) -> None:  # noqa: ANN001
+    """Change site.yaml through PyYAML (it has no key PyYAML 1.1 would misread)."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Change a groups file as text: PyYAML would read the key ``on:`` as true."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not once in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "field"),
+    [
+        ("site.yaml", "title: Example meeting groups (fictional)", "title"),
+        ("site.yaml", "name: Peer support (example)", "categories[0].name"),
+        ("peer-support.yaml", "name: Riverside Peer Circle (example)", "name"),
+        ("reading-groups.yaml", "title: Reading group (afternoons, ended)", "series[0].title"),
+        (
+            "reading-groups.yaml",
+            'title: "Study day: writing our own histories"',
+            "one_off[0].title",
+        ),
+    ],
+    ids=["site title", "category name", "group name", "series title", "one-off title"],
+)
+def test_markup_in_a_name_or_title_is_refused_by_the_check(tmp_path, file, old, field):
+    """A name or title reaches RSS and OPML text, which many readers treat as HTML: the
+    checker refuses < and > there, saying which file and field, and why."""
+    folder = tmp_path / "meetings"
+    shutil.copytree(EXAMPLES, folder)
+    key = old.split(":")[0]
+    edit(folder / file, old, f"{key}: {json.dumps(MARKUP)}")
+    directory, problems = check_directory(folder)
+    assert directory is None
+    [problem] = [p for p in problems if not p.warning]
+    assert (problem.field or "").endswith(field), str(problem)
+    assert problem.file == file, str(problem)
+    assert "< or >" in str(problem) and "feed readers" in str(problem), str(problem)
+
+
+TAG = re.compile(r"<[A-Za-z!/?]")
+
+
+def assert_no_markup(text: str, where: str) -> None:
+    assert not TAG.search(text), f"{where}: reads as markup after one decode: {text!r}"
+
+
+def assert_safe_html(text: str, where: str) -> None:
+    fragment = lxml_html.fragment_fromstring(text, create_parent="div")
+    live = fragment.xpath("//script | //img | //iframe | //*[@*[starts-with(name(), 'on')]]")
+    assert not live, f"{where}: live markup in HTML text"
+
+
+def check_xml(body: bytes, path: str) -> None:
+    """Every element's text and every attribute, once decoded by lxml: text holds nothing
+    that reads as markup; an element that holds HTML (Atom content, an RSS item's
+    description) holds no live markup."""
+    root = etree.fromstring(body, SAFE_XML)
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            assert_no_markup(value, f"{path} <{element.tag} {name}>")
+        text, parent = element.text or "", element.getparent()
+        holds_html = element.tag == f"{ATOM}content" or (
+            element.tag == "description" and parent is not None and parent.tag == "item"
+        )
+        if holds_html:
+            assert_safe_html(text, f"{path} <{element.tag}>")
+        else:
+            assert_no_markup(text, f"{path} <{element.tag}>")
+
+
+def check_json(value: object, path: str, key: str = "") -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_json(v, path, k)
+    elif isinstance(value, list):
+        for v in value:
+            check_json(v, path, key)
+    elif isinstance(value, str):
+        if key == "content_html":
+            assert_safe_html(value, f"{path} {key}")
+        elif key != "summary":  # the description, plain text by definition (JSON Feed 1.1)
+            assert_no_markup(value, f"{path} {key}")
+
+
+def check_calendar(body: bytes, path: str) -> None:
+    """Names (SUMMARY, NAME, X-WR-CALNAME) are plain: no markup. DESCRIPTION is TEXT by
+    definition (RFC 5545 §3.3.11) and may hold what a description holds."""
+    calendar = Calendar.from_ical(body)
+    for component in calendar.walk():
+        for name in ("SUMMARY", "NAME", "X-WR-CALNAME"):
+            if name in component:
+                assert_no_markup(str(component[name]), f"{path} {name}")
+
+
+def check_page(body: bytes, path: str) -> None:
+    page = lxml_html.document_fromstring(body)
+    assert not [s for s in page.iter("script") if "alert" in (s.text or "")], path
+    assert not page.xpath("//img | //*[@*[starts-with(name(), 'on')]]"), path
+    assert not [a for a in page.iter("a") if a.get("href", "").startswith("javascript:")], path
+
+
+SITE_TITLE = 'Mad & "Sane" groups – ‘quoted’'
+CATEGORY_NAME = "Peer support & 'friends'"
+
+
+def _hostile_site(doc: dict) -> None:
+    doc["title"] = SITE_TITLE
+    doc["description"] = HOSTILE
+    doc["categories"][0]["name"] = CATEGORY_NAME
+    doc["categories"][0]["description"] = HOSTILE
+
+
+def _hostile_groups(path: Path) -> None:
+    edit(path, "name: Riverside Peer Circle (example)", "name: 'Riverside \"Peer\" Circle & co'")
+    edit(
+        path,
+        "      A made-up peer-support circle",
+        f"      {HOSTILE} A made-up peer-support circle",
+    )
+    edit(
+        path,
+        "how_to_join: Just come along; no need to book.",
+        f"how_to_join: {json.dumps(HOSTILE)}",
+    )
+    edit(
+        path,
+        "          time: 18:00-20:00\n",
+        f"          time: 18:00-20:00\n          description: {json.dumps(HOSTILE)}\n",
+    )
+
+
+def test_hostile_site_and_group_text_reads_as_text_in_every_format(make_app, serve, tmp_path):
+    """site.yaml's title and description, a category's name and description and a group's
+    fields, with quotes, ampersands and (where allowed) markup: every document of every
+    format keeps them as text after one decode."""
+    folder = tmp_path / "meetings"
+    shutil.copytree(EXAMPLES, folder)
+    set_yaml(folder / "site.yaml", _hostile_site)
+    _hostile_groups(folder / "peer-support.yaml")
+    directory, problems = check_directory(folder)
+    assert directory is not None, [str(p) for p in problems]
+    server = serve(make_app(data=str(folder)))
+    paths = sorted(p for p, doc in server.publisher.current.items() if doc.status == 200)
+    kinds = set()
+    for path in paths:
+        response = server.get(path)
+        assert response.status_code == 200, path
+        kind = response.headers["Content-Type"].split(";")[0]
+        kinds.add(kind)
+        if kind in ("application/atom+xml", "application/rss+xml", "text/x-opml"):
+            check_xml(response.content, path)
+            if kind != "text/x-opml":
+                assert feedparser.parse(response.content).bozo == 0, path
+        elif kind in ("application/feed+json", "application/json"):
+            check_json(json.loads(response.content), path)
+        elif kind == "text/calendar":
+            check_calendar(response.content, path)
+        elif kind == "text/html":
+            check_page(response.content, path)
+    assert kinds >= {
+        "application/atom+xml",
+        "application/rss+xml",
+        "text/x-opml",
+        "application/feed+json",
+        "application/json",
+        "text/calendar",
+        "text/html",
+    }
+    rss = etree.fromstring(server.get("/feeds/peer-support.rss").content, SAFE_XML)
+    channel = rss.find("channel")
+    assert channel.findtext("title") == f"{CATEGORY_NAME} – {SITE_TITLE}"
