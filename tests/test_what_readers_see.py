@@ -180,10 +180,11 @@ def test_changes_feed_names_the_field_but_not_the_change(server, data_dir, clock
     }
     write_groups(data_dir, RTL, groups)
     edit_group(data_dir, RTL, "my-mad-space", description=None)
+    edit_group(data_dir, RTL, "hamilton-mad-students-collective", contact={"as_published": "x"})
     clock.advance(minutes=5)
-    assert server.publisher.reload().changes == 2
+    assert server.publisher.reload().changes == 3
 
-    entries = dict(change_entries(server)[:2])
+    entries = dict(change_entries(server)[:3])
     forum_text = entries["Changed: North East Mad Studies Forum & friends"]
     assert "Name: North East Mad Studies Forum & friends" in forum_text
     assert f"Description: {HOSTILE}" in forum_text
@@ -192,6 +193,9 @@ def test_changes_feed_names_the_field_but_not_the_change(server, data_dir, clock
     assert "v.e.potts" not in forum_text  # the old email, no longer published
     assert "Every month on the first Wednesday, 18:00 to 20:00, from 4 March 2026" in forum_text
     assert "Description: removed." in entries["Changed: My Mad Space"]
+    # Contact details only as worded on the source page: not shown on the page, not removed.
+    hamilton = entries["Changed: The Hamilton Mad Students Collective"]
+    assert "Contact details: none shown on the group’s page" in hamilton
 
 
 def test_changes_feed_shows_a_value_only_while_it_is_published(server, data_dir, clock):

@@ -55,7 +55,8 @@ def summary(change: Change, category_names: dict[str, str]) -> tuple[str, str]:
 
 
 def _contact(contact: Contact | None) -> list[str]:
-    """What the group's page shows of its contact details, on one line."""
+    """What the group's page shows of its contact details, on one line (the wording as
+    published alone is not shown there, so not here either)."""
     if contact is None:
         return []
     parts = [
@@ -63,7 +64,8 @@ def _contact(contact: Contact | None) -> list[str]:
         contact.email_as_published and f"email: {contact.email_as_published}",
         contact.twitter and f"Twitter: {contact.twitter}",
     ]
-    return ["; ".join(p for p in parts if p)] if any(parts) else []
+    shown = "; ".join(p for p in parts if p)
+    return [shown or "none shown on the group’s page"]
 
 
 def _series(series: Series) -> str:
