@@ -325,7 +325,11 @@ def documents(
             None,
             "/",
             site.title,
-            f"Meetings of every group in {site.title} that publishes its dates.",
+            _scope_description(
+                f"Meetings of every group in {site.title} that publishes its dates.",
+                site.title,
+                events,
+            ),
             events,
         )
     ] + [
@@ -333,10 +337,15 @@ def documents(
             c.slug,
             category_path(c.slug),
             c.name,
-            f"Meetings of the groups in {c.name} ({site.title}) that publish their dates.",
-            [e for e in events if e.group.category == c.slug],
+            _scope_description(
+                f"Meetings of the groups in {c.name} ({site.title}) that publish their dates.",
+                f"{c.name} ({site.title})",
+                mine,
+            ),
+            mine,
         )
         for c in directory.categories
+        for mine in [[e for e in events if e.group.category == c.slug]]
     ]
     for category, page, name, text, chosen in listed:
         path = calendar_path(category or "all")
@@ -350,6 +359,17 @@ def documents(
         yield group_doc(group, key, mine, item.entry.updated)
         if mine:
             yield from _singles(group, mine, states, cal.soon, base, page_of[group.slug], info)
+
+
+def _scope_description(text: str, where: str, events: list[Event]) -> str:
+    """What the calendar of a category (or of all groups) says of itself: ``text``, or,
+    where no group ``where`` has published dates, that it is empty until one does."""
+    if events:
+        return text
+    return (
+        f"No group in {where} has published meeting dates yet. Dates will appear in this "
+        "calendar once they are published."
+    )
 
 
 def group_calendar(

@@ -210,6 +210,12 @@ def specs(
 
     soon = cal.soon
     meets = {c.slug: any(g.meetings for g in c.groups) for c in directory.categories}
+    # Whether a group there has published dates: if none has, the calendar section says so
+    # rather than promise meetings.
+    dated = {
+        c.slug: any(g.meetings and g.meetings.scheduled for g in c.groups)
+        for c in directory.categories
+    }
 
     light: dict[str, Feed] = {}
 
@@ -252,6 +258,7 @@ def specs(
                     entries=m,
                     alternates=alternates[f.key],
                     calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
+                    dated=dated[f.key],
                     embed=embeds[f.key],
                     **common,
                 ),
@@ -264,7 +271,7 @@ def specs(
         _key(listing, "changes", history.last_change_id),
         None,
         newest,
-        portable=partial(Portable, changes.render, history.changes, names, newest, site),
+        portable=partial(_changes_feed, history, names, newest, site, items),
     )
     yield Spec(
         opml.PATH,
@@ -287,6 +294,7 @@ def specs(
             shown=HOME_PER_CATEGORY,
             alternates=alternates["all"],
             calendar=_calendar_links(site, "all", site.title, any(meets.values())),
+            dated=any(dated.values()),
             next_meetings=[(groups[slug], o) for slug, o in next_meetings],
             **common,
         ),
@@ -346,6 +354,16 @@ def specs(
         )
 
 
+def _changes_feed(
+    history: History, names: dict[str, str], newest: datetime, site: Site, items: list[Item]
+) -> Portable:
+    """The changes feed, as a render that holds only the groups its changes name, as they
+    are published now: it shows what each changed field holds."""
+    named = {c.entry for c in history.changes}
+    current = {i.entry.id: i.group for i in items if i.entry.id in named}
+    return Portable(changes.render, history.changes, names, newest, site, current)
+
+
 def _group_page(
     site: Site,
     item: Item,
@@ -367,6 +385,7 @@ def _group_page(
         subscribe_path=feed.subscribe_path,
         alternates=alternates,
         calendar=_calendar_links(site, f"groups/{group.slug}", group.name, bool(group.meetings)),
+        dated=bool(group.meetings and group.meetings.scheduled),
         next_meetings=[(group, o) for o in mine],
         embed=embed,
         site=site,

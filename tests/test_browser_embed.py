@@ -55,6 +55,9 @@ WAIT = 10_000
 
 #: What a hostile editor could type into the fields the checker takes as text.
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+#: The same for a name or title, where the checker refuses < and >: markup as entities, which
+#: a script that decoded text as HTML would show changed.
+HOSTILE_NAME = '&lt;img src=x onerror="window.__pwned=1"&gt; &amp; "quoted"'
 
 
 # Servers ----------------------------------------------------------------------------------
@@ -411,12 +414,12 @@ def test_widgets_and_frame_show_the_groups_in_directory_order(
 
 
 def _hostile(data: Path) -> None:
-    """A group whose name, description and meeting title are markup with scripts (written
-    as YAML double-quoted scalars, which JSON strings are)."""
+    """A group whose description is markup with scripts, and whose name and meeting title
+    are markup as entities (written as YAML double-quoted scalars, which JSON strings are)."""
     path = data / f"{SLUG}.yaml"
     group = f"""groups:
   - slug: hostile-group
-    name: {json.dumps(f"Hostile {HOSTILE} group")}
+    name: {json.dumps(f"Hostile {HOSTILE_NAME} group")}
     description: {json.dumps(HOSTILE)}
     meetings:
       time_zone: Europe/London
@@ -425,7 +428,7 @@ def _hostile(data: Path) -> None:
           every: week
           on: Monday
           time: 09:00-10:00
-          title: {json.dumps(HOSTILE)}
+          title: {json.dumps(HOSTILE_NAME)}
 """
     text = path.read_text()
     assert text.count("groups:\n") == 1
@@ -434,7 +437,7 @@ def _hostile(data: Path) -> None:
 
 def test_a_hostile_entry_runs_no_script_and_shows_as_text(a11y_page, host, own_service):
     service = own_service(_hostile)
-    name = f"Hostile {HOSTILE} group"
+    name = f"Hostile {HOSTILE_NAME} group"
     frame_src = f"{service.url}/embed/{SLUG}"
     url = host.add(
         "/hostile.html",
@@ -453,7 +456,7 @@ def test_a_hostile_entry_runs_no_script_and_shows_as_text(a11y_page, host, own_s
     first = shown["category"]["items"][0]
     assert (first["name"], first["note"]) == (name, HOSTILE)
     assert any(i["name"] == name for i in shown["all"]["items"])
-    assert any((i["note"] or "").endswith(": " + HOSTILE) for i in shown["meetings"]["items"])
+    assert any((i["note"] or "").endswith(": " + HOSTILE_NAME) for i in shown["meetings"]["items"])
     # The frame shows the same text, literally, and no element made from it.
     assert frame.locator("li").first.inner_text().split("\n")[0] == name
     assert HOSTILE in frame.locator("main").inner_text()

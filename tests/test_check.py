@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from publisher.cli import main
@@ -187,15 +187,64 @@ values = st.recursive(
 )
 
 
+#: A file of groups, or a site.yaml (whose title and names are hostile text too).
+documents = st.one_of(
+    st.tuples(
+        st.just("extra.yaml"),
+        st.dictionaries(st.sampled_from(["category", "groups", "x"]), values, max_size=3),
+    ),
+    st.tuples(
+        st.just("site.yaml"),
+        st.dictionaries(
+            st.sampled_from(["title", "description", "language", "time_zone", "categories", "x"]),
+            values,
+            max_size=5,
+        ),
+    ),
+)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(document=st.dictionaries(st.sampled_from(["category", "groups", "x"]), values, max_size=3))
-def test_generated_data_files_never_crash_the_loader(document):
+@given(generated=documents)
+def test_generated_data_files_never_crash_the_loader(generated):
+    name, document = generated
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         shutil.copytree(DATA, folder)
-        write(folder, "extra.yaml", yaml.safe_dump(document, allow_unicode=True))
+        write(folder, name, yaml.safe_dump(document, allow_unicode=True))
         directory, problems = check_directory(folder)
         assert directory is not None or any(not p.warning for p in problems)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=st.text(max_size=40), description=st.text(max_size=40), name=st.text(max_size=40))
+@example(title="Groups <b>", description="A <script>", name="Community <img src=x> Groups")
+def test_hostile_site_text_is_kept_as_written_or_refused_by_field(title, description, name):
+    """site.yaml's title and description and a category's name, whatever they hold: kept
+    exactly (trimmed), or refused naming the field; a name or title with < or > is always
+    refused, as feed readers may take it for HTML."""
+    site = yaml.safe_load((DATA / "site.yaml").read_text(encoding="utf-8"))
+    site.update(title=title, description=description)
+    site["categories"][0]["name"] = name
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "data"
+        shutil.copytree(DATA, folder)
+        # Escaped, so that PyYAML writes exactly the text (a raw NEL would fold to a space).
+        write(folder, "site.yaml", yaml.safe_dump(site, allow_unicode=False))
+        directory, problems = check_directory(folder)
+    errors = [p for p in problems if not p.warning]
+    assert {(p.file, p.field) for p in errors} <= {
+        ("site.yaml", "title"),
+        ("site.yaml", "description"),
+        ("site.yaml", "categories[0].name"),
+    }, [str(p) for p in errors]
+    if directory is not None:
+        assert directory.site.title == title.strip()
+        assert directory.site.description == description.strip()
+        assert directory.categories[0].name == name.strip()
+    for field, text in (("title", title), ("categories[0].name", name)):
+        if "<" in text or ">" in text:  # refused, for this or another fault of the text
+            assert any(p.field == field for p in errors)
 
 
 @settings(max_examples=150, deadline=None)

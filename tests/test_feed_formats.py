@@ -62,6 +62,10 @@ RFC822 = re.compile(  # RFC 822 §5.1, with the four-digit year RSS 2.0 recommen
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 HOSTILE = '<script>alert(1)</script> "quotes" & <img src=x onerror=alert(1)> javascript:alert(1)'
+#: A site title and category name as hostile as the checker lets them be (it refuses < and >
+#: in names and titles): ampersands, quotes and an entity-like text.
+HOSTILE_TITLE = "Mad & \"Sane\" groups – 'quoted' &amp; &lt;b&gt;"
+HOSTILE_CATEGORY_NAME = 'Reading & "Teaching" &lt;i&gt; groups'
 HOSTILE_SLUG = "my-mad-space"
 HOSTILE_CATEGORY = "reading-teaching-learning-groups"
 
@@ -330,10 +334,24 @@ def _default_urls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PUBLISHER_TAG_AUTHORITY", raising=False)
 
 
+def edit_site(data_dir: Path, category: str | None = None, **fields: object) -> None:
+    """Set fields of site.yaml, or of one of its categories."""
+    path = data_dir / "site.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    target = (
+        doc if category is None else next(c for c in doc["categories"] if c["slug"] == category)
+    )
+    target.update(fields)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
 @pytest.fixture
 def hostile(data_dir, make_app, serve):  # noqa: ANN001, ANN201
-    """The bundled data with HOSTILE as one group's description, served."""
+    """The bundled data with HOSTILE as one group's description, the site's description
+    and a category's, and the hostile title and category name, served."""
     edit_group(data_dir, HOSTILE_SLUG, description=HOSTILE)
+    edit_site(data_dir, title=HOSTILE_TITLE, description=HOSTILE)
+    edit_site(data_dir, HOSTILE_CATEGORY, name=HOSTILE_CATEGORY_NAME, description=HOSTILE)
     assert check_directory(data_dir)[0] is not None, "the hostile text must be accepted"
     return serve(make_app())
 
@@ -626,3 +644,42 @@ def test_fresh_apps_render_byte_identical_feeds(make_app, serve, tmp_path, path)
     assert one_body.status_code == other_body.status_code == 200
     assert one_body.content == other_body.content
     assert one_body.headers["ETag"] == other_body.headers["ETag"]
+
+
+@pytest.mark.parametrize("fmt", [*FORMATS, "opml"])
+def test_hostile_site_title_and_category_name_are_text_after_one_decode(hostile, fmt):
+    """The site title and a category name reach RSS and OPML text, which their specs do
+    not say is not HTML, and which many readers take as HTML: they read back exactly, and
+    nothing in them reads as markup once decoded (the checker keeps < and > out of names
+    and titles). Atom text constructs and JSON Feed titles too."""
+    title = f"{HOSTILE_CATEGORY_NAME} – {HOSTILE_TITLE}"
+    about = f"New and changed entries for the groups in {HOSTILE_CATEGORY_NAME} in {HOSTILE_TITLE}."
+    body = fetch(hostile, OPML if fmt == "opml" else f"/feeds/{HOSTILE_CATEGORY}.{fmt}")
+    if fmt == "opml":
+        root = parse_xml(body)
+        texts = [o.get("text") for o in root.iter("outline")] + [root.findtext("head/title")]
+        assert HOSTILE_CATEGORY_NAME in texts and f"What changed – {HOSTILE_TITLE}" in texts
+        labels = [HOSTILE_CATEGORY_NAME]
+    elif fmt == "json":
+        doc = json.loads(body)
+        texts = [doc["title"], doc["description"]]
+        labels = [t for item in doc["items"] for t in item["tags"]]
+    else:
+        parsed = assert_feedparser_clean(body)
+        assert parsed.feed.title == title
+        assert {t.get("label") or t.term for e in parsed.entries for t in e.tags} <= {
+            HOSTILE_CATEGORY_NAME,
+            HOSTILE_CATEGORY,
+        }
+        if fmt == "rss":
+            channel = one(parse_xml(body), "channel")
+            texts = [channel.findtext("title"), channel.findtext("description")]
+            labels = [c.text for c in channel.iter("category")]
+        else:
+            root = parse_xml(body)
+            texts = [root.findtext(f"{A}title"), root.findtext(f"{A}subtitle")]
+            labels = [c.get("label") for c in root.iter(f"{A}category")]
+    if fmt != "opml":
+        assert texts == [title, about]
+    assert labels and set(labels) == {HOSTILE_CATEGORY_NAME}
+    assert not [t for t in texts + labels if "<" in t or ">" in t]

@@ -40,6 +40,8 @@ LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 TWITTER = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # a lone carriage return too
 SPACE = re.compile(r"\s")
+#: What a name or title may not hold: many feed readers take RSS and OPML text as HTML.
+MARKUP = re.compile(r"[<>]")
 #: http(s), a host name of letters, digits, dots and hyphens, then nothing or a path, query
 #: or fragment: addresses urlsplit accepts with that scheme and host, found without it.
 PLAIN_WEB_ADDRESS = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?:[/?#]|\Z)")
@@ -50,7 +52,7 @@ MAX_TEXT = 10_000
 class Spec:
     """The expected shape of one value: a kind, whether it is required, and its parts."""
 
-    kind: str  # text | slug | url | language | handle | flag | date | times | zone | every
+    kind: str  # text | name | slug | url | language | handle | flag | date | times | zone | every
     #            | count | coordinates | list | object
     required: bool = False
     item: Spec | None = None
@@ -59,6 +61,8 @@ class Spec:
 
 
 TEXT = Spec("text")
+#: A name or title: text without < or > (see ``_scalar``).
+NAME = Spec("name")
 
 
 def _list_of(**fields: Spec) -> Spec:
@@ -88,7 +92,7 @@ SERIES = Spec(
         "time": Spec("times", required=True),
         "until": Spec("date"),
         "count": Spec("count"),
-        "title": TEXT,
+        "title": NAME,
         "description": TEXT,
         "cancelled": _list_of(date=Spec("date", required=True), note=TEXT),
         "moved": _list_of(
@@ -105,7 +109,7 @@ ONE_OFF = Spec(
         "key": Spec("slug"),
         "date": Spec("date", required=True),
         "time": Spec("times", required=True),
-        "title": TEXT,
+        "title": NAME,
         "description": TEXT,
         "place": PLACE,
         "online": ONLINE,
@@ -129,7 +133,7 @@ GROUP = Spec(
     "object",
     fields={
         "slug": Spec("slug", required=True),
-        "name": Spec("text", required=True),
+        "name": Spec("name", required=True),
         "description": TEXT,
         "links": _list_of(url=Spec("url", required=True), label=Spec("text", required=True)),
         "place": PLACE,
@@ -159,7 +163,7 @@ GROUPS_FILE = Spec(
 SITE = Spec(
     "object",
     fields={
-        "title": Spec("text", required=True),
+        "title": Spec("name", required=True),
         "description": Spec("text", required=True),
         "language": Spec("language", required=True),
         "time_zone": Spec("zone"),
@@ -170,7 +174,7 @@ SITE = Spec(
                 "object",
                 fields={
                     "slug": Spec("slug", required=True),
-                    "name": Spec("text", required=True),
+                    "name": Spec("name", required=True),
                     "description": TEXT,
                 },
             ),
@@ -180,6 +184,7 @@ SITE = Spec(
 
 _KIND_WORDS = {
     "text": "text",
+    "name": "text",
     "slug": "a slug",
     "url": "a web address",
     "language": "a language tag",
@@ -326,6 +331,16 @@ class _Checker:
                 path,
                 f"{text!r} is not a web address.",
                 "Write the whole address, starting with https:// (or http://).",
+            )
+            return None
+        if kind == "name" and MARKUP.search(text):
+            # Whether RSS titles and OPML text are HTML is left open by their specs, and
+            # no escaping reads right in both kinds of reader: refused, not escaped.
+            self.report(
+                path,
+                "A name or title cannot hold < or >: many feed readers would take them "
+                "for web page code.",
+                "Leave them out, or write the words instead (for example 'less than').",
             )
             return None
         if kind == "language" and not LANGUAGE.match(text):
