@@ -286,6 +286,13 @@ def load_settings(
             f"{ADMIN_TOKEN_MIN}, for example one made with:\n"
             '    python -c "import secrets; print(secrets.token_urlsafe(24))"'
         )
+    if "<" in values["name"] or ">" in values["name"]:
+        # The feeds' author and OPML owner: as with names in the data (publisher check), a
+        # reader that takes RSS or OPML text for HTML would read it as markup.
+        raise SettingError(
+            f"{PREFIX}NAME must not contain < or >: many feed readers would take them for "
+            "web page code. Write the words instead."
+        )
     if not values["hub_lease_min"] <= values["hub_lease"] <= values["hub_lease_max"]:
         raise SettingError(
             f"{PREFIX}HUB_LEASE must lie between {PREFIX}HUB_LEASE_MIN and {PREFIX}HUB_LEASE_MAX."

@@ -67,3 +67,10 @@ def test_a_short_admin_token_is_refused_at_start():
     assert 'python -c "import secrets; print(secrets.token_urlsafe(24))"' in message
     assert "hunter2" not in message
     assert load_settings(environ={"PUBLISHER_ADMIN_TOKEN": "x" * 16}).admin_token == "x" * 16
+
+
+def test_markup_in_the_publisher_name_is_refused_at_start():
+    """The name is the feeds' author and OPML owner: names in the data may not hold < or >
+    (publisher check), and neither may this one."""
+    with pytest.raises(SettingError, match="PUBLISHER_NAME must not contain < or >"):
+        load_settings(environ={"PUBLISHER_NAME": "Groups <img src=x onerror=alert(1)>"})
