@@ -97,7 +97,7 @@ def test_a_problem_is_reported_with_file_line_group_and_field(folder, text, expe
 def test_unknown_category_suggests_the_nearest(folder):
     write(folder, "extra.yaml", "category: comunity-groups\ngroups:\n" + GOOD_GROUP)
     [problem] = problems_in(folder)
-    assert problem.startswith("extra.yaml:1, field 'category': error: Unknown category")
+    assert problem.startswith(f"{folder}/extra.yaml:1, field 'category': error: Unknown category")
     assert "Did you mean 'community-groups'?" in problem
 
 
@@ -128,20 +128,35 @@ def test_half_written_file_is_refused(folder, fraction):
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)].rstrip(b"\n") + b" cut")
     problems = problems_in(folder)
-    assert any(p.startswith("reading-teaching-learning-groups.yaml:") for p in problems)
+    assert any(p.startswith(f"{path}:") for p in problems)
 
 
-def test_check_command_exits_non_zero(folder):
-    write(folder, "extra.yaml", "category: nowhere\ngroups: []\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "publisher.cli", "check", "--data", str(folder)],
+def check_command(cwd: Path, data: str) -> subprocess.CompletedProcess:
+    """``publisher check --data DATA`` run in ``cwd``, as a volunteer would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "check", "--data", data],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=cwd,
     )
+
+
+def test_check_command_exits_non_zero(folder):
+    write(folder, "extra.yaml", "category: nowhere\ngroups: []\n")
+    result = check_command(folder.parent, str(folder))
     assert result.returncode == 1
     assert "extra.yaml:1, field 'category': error: Unknown category 'nowhere'." in result.stderr
+
+
+def test_check_names_files_with_their_folder(folder):
+    """`publisher check` said community-groups.yaml:12, not where that file is."""
+    write(folder, "extra.yaml", "category: nowhere\ngroups: []\n")
+    result = check_command(folder.parent, "./data")
+    assert "data/extra.yaml:1, field 'category': error: Unknown category 'nowhere'." in (
+        result.stderr
+    )
 
 
 def test_site_file_missing(folder):

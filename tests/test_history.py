@@ -290,7 +290,7 @@ def test_invalid_data_is_refused_naming_where(server, data_dir, clock, breakage,
         server.publisher.reload()
 
     problem = next(
-        (p for p in str(caught.value).splitlines() if p.startswith(f"{file}:{line}")), ""
+        (p for p in str(caught.value).splitlines() if p.startswith(f"{data_dir / file}:{line}")), ""
     )
     assert f"group '{slug}'" in problem, str(caught.value)
     assert field in problem, str(caught.value)

@@ -118,7 +118,7 @@ def test_a_yml_file_is_reported_not_silently_ignored(data_dir):
     directory, problems = check_directory(data_dir)
     assert directory is not None  # a warning, not an error
     assert [str(p) for p in problems] == [
-        "extra.yml: warning: This file is not read: only files ending in .yaml are. "
+        f"{data_dir}/extra.yml: warning: This file is not read: only files ending in .yaml are. "
         "If it holds groups, rename it to extra.yaml."
     ]
 
@@ -238,7 +238,7 @@ def test_a_tab_in_the_indentation_is_named_as_the_cause(data_dir):
         "category: community-groups\ngroups:\n\t- slug: a-group\n", encoding="utf-8"
     )
     [problem] = [str(p) for p in check_directory(data_dir)[1]]
-    assert problem.startswith("extra.yaml:3: error: This is not valid YAML")
+    assert problem.startswith(f"{data_dir}/extra.yaml:3: error: This is not valid YAML")
     assert "Indent with spaces: this line starts with a tab" in problem
 
 

@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -661,7 +661,8 @@ def check_directory(
 ) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error.
 
-    ``contents`` (``files.read_folder``) saves reading the files again."""
+    ``contents`` (``files.read_folder``) saves reading the files again. Problems name each
+    file with its folder (data/community-groups.yaml), as given."""
     folder = Path(folder)
     if not folder.is_dir():
         return None, [
@@ -674,6 +675,13 @@ def check_directory(
                 "Give the folder that holds site.yaml with --data.",
             )
         ]
+    directory, problems = _check_folder(folder, contents, spread)
+    return directory, [replace(p, file=str(folder / p.file)) for p in problems]
+
+
+def _check_folder(
+    folder: Path, contents: Mapping[str, bytes] | None, spread: Spread | None
+) -> tuple[Directory | None, list[Problem]]:
     if contents is None:
         contents = read_folder(folder)
     problems: list[Problem] = [
@@ -726,7 +734,7 @@ def check_directory(
                             "Slugs must be unique, old ones included: choose another.",
                         )
                     )
-                slug_seen.setdefault(slug, f"{name}:{slug_line}")
+                slug_seen.setdefault(slug, f"{folder / name}:{slug_line}")
             if category in groups:
                 groups[category].append(group)
     if any(not p.warning for p in problems) or site_raw is None:
