@@ -246,3 +246,26 @@ def test_the_quick_web_address_check_agrees_with_urlsplit(text):
         return parts.scheme in ("http", "https") and bool(parts.hostname)
 
     assert validate._is_web_address(text) == by_urlsplit(text)  # noqa: SLF001
+
+
+# --- the data folder as a new user leaves it ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "._community-groups.yaml",  # macOS keeps a file's metadata beside it so
+        ".extra.yaml",
+        ".#community-groups.yaml",  # Emacs marks a file being edited so
+        "community-groups.yaml~",
+        "#community-groups.yaml#",
+        ".community-groups.yaml.swp",
+        ".extra.yml",
+    ],
+)
+def test_hidden_and_editor_files_are_not_read(folder, name):
+    """A macOS ._community-groups.yaml (binary, not UTF-8) blocked every load."""
+    (folder / name).write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    directory, problems = check_directory(folder)
+    assert problems == []
+    assert directory is not None

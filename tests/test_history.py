@@ -477,6 +477,20 @@ def test_watcher_acts_once_after_the_files_settle(data_dir):
     assert calls == [3.0]
 
 
+def test_the_watcher_ignores_hidden_and_editor_files(data_dir):
+    """A macOS ._community-groups.yaml was read as data, and changing it started a reload."""
+    now = FakeMonotonic()
+    calls: list[float] = []
+    watcher = Watcher(data_dir, lambda: calls.append(now()), interval=1, settle=1.0, clock=now)
+    for second, name in enumerate(("._community-groups.yaml", ".#community-groups.yaml")):
+        (data_dir / name).write_bytes(b"\x00\x05\x16\x07 metadata")
+        now.at(second + 0.5)
+        assert not watcher.tick()
+        now.at(second + 2.0)
+        assert not watcher.tick()
+    assert calls == []
+
+
 # --- 9. Last-Modified ------------------------------------------------------------------------
 
 

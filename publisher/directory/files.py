@@ -225,9 +225,20 @@ def _yaml_problem(name: str, mark: yaml.Mark | None, message: str, hint: str) ->
     return Problem(name, mark.line + 1 if mark else None, None, None, message, hint)
 
 
+def ignored(name: str) -> bool:
+    """Whether a file in the data folder is left alone: hidden files (macOS's ._ copies,
+    Emacs's .# locks) and editors' leftovers (backup~, #autosave#, .swp). The loader and
+    the watcher both skip them, so saving in an editor neither blocks nor starts a load."""
+    return (
+        name.startswith(".")
+        or name.endswith(("~", ".swp"))
+        or (name.startswith("#") and name.endswith("#"))
+    )
+
+
 def data_files(folder: Path) -> list[Path]:
     """The YAML files of a data folder, in name order (so loads are deterministic)."""
-    return sorted(p for p in folder.glob("*.yaml") if p.is_file())
+    return sorted(p for p in folder.glob("*.yaml") if not ignored(p.name) and p.is_file())
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:

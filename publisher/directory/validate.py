@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from publisher.directory import schedule
-from publisher.directory.files import SITE_FILE, DataFile, Path_, parse, read_folder
+from publisher.directory.files import SITE_FILE, DataFile, Path_, ignored, parse, read_folder
 from publisher.directory.model import (
     FLAGS,
     Category,
@@ -695,7 +695,9 @@ def _check_folder(
             warning=True,
         )
         for path in sorted(folder.iterdir())
-        if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
+        if path.suffix.lower() in (".yml", ".yaml")
+        and path.suffix != ".yaml"
+        and not ignored(path.name)
     ]
     site_raw, categories = _check_site(contents.get(SITE_FILE), problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
