@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,7 +125,7 @@ class Publisher:
         )
         self._checkpointer.start()
 
-    def _state(self, contents: Mapping[str, bytes]) -> str:
+    def _state(self, contents: files.Contents) -> str:
         """Fingerprint of everything a load depends on: files, settings that show, code."""
         s = self.settings
         parts = (

@@ -421,6 +421,25 @@ def test_admin_reload_needs_confirmation_for_a_mass_removal(make_app, serve, dat
     assert len(atom_entries(server)) == 13 - removed
 
 
+def test_admin_reload_lists_deep_nesting_as_a_problem(make_app, serve, data_dir, clock):
+    """A value nested ~600 deep raised RecursionError, and the endpoint answered a bare 500."""
+    server = serve(make_app(admin_token=TOKEN))
+    before = snapshot(server)
+    path = data_file(data_dir, RTL)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "    links: " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    line = text.count("\n") + 1
+    clock.advance(minutes=5)
+
+    response = server.post("/admin/reload", headers=bearer(TOKEN))
+
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert problem.startswith(f"{path}:{line}: error: "), problem
+    assert "nested more than 20 levels deep" in problem
+    assert snapshot(server) == before
+
+
 # --- 8. watching -----------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from publisher.directory import schedule
-from publisher.directory.files import SITE_FILE, DataFile, Path_, ignored, parse, read_folder
+from publisher.directory.files import (
+    SITE_FILE,
+    Contents,
+    DataFile,
+    Path_,
+    cut,
+    ignored,
+    parse,
+    quote,
+    read_folder,
+)
 from publisher.directory.model import (
     FLAGS,
     Category,
@@ -35,6 +46,8 @@ from publisher.errors import DirectoryError, Problem
 from publisher.helpers import Spread, in_order
 from publisher.render import vtimezone
 
+log = logging.getLogger(__name__)
+
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 TWITTER = re.compile(r"^@[A-Za-z0-9_]{1,15}$")
@@ -50,8 +63,8 @@ MAX_TEXT = 10_000
 class Spec:
     """The expected shape of one value: a kind, whether it is required, and its parts."""
 
-    kind: str  # text | slug | url | language | handle | flag | date | times | zone | every
-    #            | count | coordinates | list | object
+    kind: str  # text | line | slug | url | language | handle | flag | date | times | zone
+    #            | every | count | coordinates | list | object
     required: bool = False
     item: Spec | None = None
     fields: Mapping[str, Spec] = field(default_factory=dict)
@@ -72,7 +85,7 @@ PLACE = Spec(
     fields={
         **{name: TEXT for name in PLACE_FIELDS},
         "coordinates": Spec("coordinates"),
-        "inferred": Spec("list", item=Spec("text")),
+        "inferred": Spec("list", item=Spec("line")),
     },
 )
 ONLINE = Spec("object", fields={"url": Spec("url"), "details": TEXT})
@@ -84,7 +97,7 @@ SERIES = Spec(
         "key": Spec("slug"),  # names the calendar event for good; optional
         "starts": Spec("date", required=True),
         "every": Spec("every", required=True),
-        "on": TEXT,  # read with "every" (a weekday for a weekly rule, "second Wednesday"...)
+        "on": Spec("line"),  # read with "every" (a weekday if weekly, "second Wednesday"...)
         "time": Spec("times", required=True),
         "until": Spec("date"),
         "count": Spec("count"),
@@ -121,7 +134,7 @@ MEETINGS = Spec(
         "how_to_join": TEXT,
         "series": Spec("list", item=SERIES),
         "one_off": Spec("list", item=ONE_OFF),
-        "inferred": Spec("list", item=Spec("text")),
+        "inferred": Spec("list", item=Spec("line")),
     },
 )
 
@@ -180,6 +193,7 @@ SITE = Spec(
 
 _KIND_WORDS = {
     "text": "text",
+    "line": "text on one line",
     "slug": "a slug",
     "url": "a web address",
     "language": "a language tag",
@@ -230,7 +244,7 @@ class _Checker:
             if not isinstance(value, list):
                 self.report(
                     path,
-                    f"Expected a list, found {_describe(value)}.",
+                    f"Expected a list, found {self._found(path, value)}.",
                     "Write each item on its own line starting with '- '.",
                 )
                 return []
@@ -242,19 +256,12 @@ class _Checker:
         if not isinstance(value, dict):
             self.report(
                 path,
-                f"Expected key: value lines, found {_describe(value)}.",
+                f"Expected key: value lines, found {self._found(path, value)}.",
                 "Indent the lines under this key.",
             )
             return None
         if spec is GROUP:  # problems inside name this group (by its slug, else its name)
-            slug, name = value.get("slug"), value.get("name")
-            self.group = (
-                slug
-                if isinstance(slug, str)
-                else f"(no slug) {name}"
-                if isinstance(name, str)
-                else None
-            )
+            self.group = self._label(value, path)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key not in spec.fields:
@@ -264,7 +271,7 @@ class _Checker:
                     if close
                     else f"Known keys here: {', '.join(spec.fields)}."
                 )
-                self.report((*path, key), f"Unknown key {key!r}.", hint)
+                self.report((*path, key), f"Unknown key {quote(key)}.", hint)
                 continue
             if item is None:
                 if spec.fields[key].required:
@@ -282,6 +289,18 @@ class _Checker:
             self.group = None
         return out
 
+    def _label(self, group: dict[str, Any], path: Path_) -> str | None:
+        """A group's slug, else '(no slug)' and its name, if written on one line."""
+        slug, name = group.get("slug"), group.get("name")
+        if isinstance(slug, str) and self.data.one_line((*path, "slug")):
+            return cut(slug)
+        if isinstance(name, str) and self.data.one_line((*path, "name")):
+            return f"(no slug) {cut(name)}"
+        return None
+
+    def _found(self, path: Path_, value: Any) -> str:
+        return _describe(value, self.data.one_line(path))
+
     def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | int | None:
         kind = spec.kind
         if kind == "count":
@@ -289,20 +308,23 @@ class _Checker:
                 return value
             self.report(
                 path,
-                f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                f"Expected {_KIND_WORDS[kind]}, found {self._found(path, value)}.",
                 "Write how many meetings the series has, from 1 to 1000.",
             )
             return None
         if not isinstance(value, str):
             self.report(
                 path,
-                f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                f"Expected {_KIND_WORDS[kind]}, found {self._found(path, value)}.",
                 "Put the value in quotes if it should be text.",
             )
             return None
         text = value.strip()
         if not text:
             self.report(path, "This value is empty.", "Fill it in, or remove the line.")
+            return None
+        if kind != "text" and not self.data.one_line(path):
+            self.report(path, "This value must be written on one line.", "Join its lines.")
             return None
         if CONTROL.search(text):
             self.report(
@@ -317,25 +339,27 @@ class _Checker:
         if kind == "slug" and not SLUG.match(text):
             self.report(
                 path,
-                f"{text!r} is not a slug.",
+                f"{quote(text)} is not a slug.",
                 "Use lower-case letters, digits and single hyphens, e.g. mad-failures.",
             )
             return None
         if kind == "url" and not _is_web_address(text):
             self.report(
                 path,
-                f"{text!r} is not a web address.",
+                f"{quote(text)} is not a web address.",
                 "Write the whole address, starting with https:// (or http://).",
             )
             return None
         if kind == "language" and not LANGUAGE.match(text):
-            self.report(path, f"{text!r} is not a language tag.", "Write e.g. en-GB.")
+            self.report(path, f"{quote(text)} is not a language tag.", "Write e.g. en-GB.")
             return None
         if kind == "handle" and not TWITTER.match(text):
-            self.report(path, f"{text!r} is not a Twitter handle.", "Write e.g. @stigmaresearch.")
+            self.report(
+                path, f"{quote(text)} is not a Twitter handle.", "Write e.g. @stigmaresearch."
+            )
             return None
         if kind == "flag" and text not in FLAGS:
-            self.report(path, f"Unknown flag {text!r}.", f"Known flags: {', '.join(FLAGS)}.")
+            self.report(path, f"Unknown flag {quote(text)}.", f"Known flags: {', '.join(FLAGS)}.")
             return None
         if kind in _SCHEDULE_KINDS:
             try:
@@ -378,7 +402,8 @@ def _field_name(path: Path_) -> str:
     return text
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, one_line: bool) -> str:
+    """What was found instead, quoted only if it is text written on one line."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -389,7 +414,9 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "key: value lines"
-    return f"{value!r}"
+    if isinstance(value, str):
+        return quote(value) if one_line else "text written over several lines"
+    return "a value marked with a ! tag"
 
 
 def _is_web_address(text: str) -> bool:
@@ -494,7 +521,7 @@ SPREAD_CHUNK = 2
 
 
 def load_directory(
-    folder: Path, contents: Mapping[str, bytes] | None = None, spread: Spread | None = None
+    folder: Path, contents: Contents | None = None, spread: Spread | None = None
 ) -> Directory:
     """Read, check and build the directory in ``folder``; raise DirectoryError listing all
     problems (warnings included) if any error was found."""
@@ -514,13 +541,11 @@ class GroupsFile:
     problems: tuple[Problem, ...]
 
 
-#: The last check of each file, by name: (its bytes, the result).
-_CHECKED: dict[str, tuple[bytes, GroupsFile]] = {}
+#: The last check of each file, by name: (its bytes or why it was not read, the result).
+_CHECKED: dict[str, tuple[bytes | Problem, GroupsFile]] = {}
 
 
-def check_groups_files(
-    contents: Mapping[str, bytes], spread: Spread | None = None
-) -> dict[str, GroupsFile]:
+def check_groups_files(contents: Contents, spread: Spread | None = None) -> dict[str, GroupsFile]:
     """Parse and check each file of groups, or reuse the last result for the same bytes: a
     reload parses only the files that changed, so a large directory split over many files
     reloads quickly. One result is kept per file name, so memory does not grow with edits.
@@ -532,7 +557,8 @@ def check_groups_files(
         for name, raw in contents.items()
         if name != SITE_FILE and ((cached := _CHECKED.get(name)) is None or cached[0] != raw)
     ]
-    if spread is not None and sum(len(raw) for _, raw in todo) >= SPREAD_BYTES:
+    size = sum(len(raw) for _, raw in todo if isinstance(raw, bytes))
+    if spread is not None and size >= SPREAD_BYTES:
         results = in_order(spread(check_files, todo, SPREAD_CHUNK))
     else:
         results = check_files(todo)
@@ -541,9 +567,35 @@ def check_groups_files(
     return {name: _CHECKED[name][1] for name in contents if name != SITE_FILE}
 
 
-def check_files(files: list[tuple[str, bytes]]) -> list[GroupsFile]:
-    """Each (name, bytes) file of groups checked: module-level, for a helper process."""
-    return [_check_groups_file(name, raw) for name, raw in files]
+def check_files(files: list[tuple[str, bytes | Problem]]) -> list[GroupsFile]:
+    """Each (name, bytes) file of groups checked: module-level, for a helper process.
+
+    Whatever goes wrong in one file is a problem of that file, never an exception that
+    would end the whole check (a traceback on the command line, a 500 from the endpoint)."""
+    out = []
+    for name, raw in files:
+        if isinstance(raw, Problem):  # not read (files.read_folder says why)
+            out.append(GroupsFile(None, None, (), (raw,)))
+            continue
+        try:
+            out.append(_check_groups_file(name, raw))
+        except Exception as exc:  # noqa: BLE001 - a fault of the checker, reported as such
+            out.append(GroupsFile(None, None, (), (_checker_fault(name, exc),)))
+    return out
+
+
+def _checker_fault(name: str, exc: Exception) -> Problem:
+    """The problem of a file that made the checker fail: named, never a traceback. The
+    exception's own words are left out: they may quote the file."""
+    log.debug("Checking %s failed", name, exc_info=True)
+    return Problem(
+        name,
+        None,
+        None,
+        None,
+        f"This file could not be read: the checker failed on it ({type(exc).__name__}).",
+        "This is a fault in publisher: please report it, with a copy of the file.",
+    )
 
 
 def _check_groups_file(name: str, raw: bytes) -> GroupsFile:
@@ -593,7 +645,7 @@ class _Reporter:
             Problem(
                 self.file,
                 self.data.line(full),
-                self.slug,
+                cut(self.slug),
                 _field_name(full),
                 message,
                 hint,
@@ -622,7 +674,7 @@ def _check_inferred(report: _Reporter, group: dict[str, Any]) -> None:
             if inferred not in allowed or inferred not in values:
                 report(
                     (*path, "inferred", j),
-                    f"{inferred!r} is not {what} of this group.",
+                    f"{quote(inferred)} is not {what} of this group.",
                     f"List only fields that are filled in, from: {', '.join(allowed)}.",
                 )
 
@@ -657,7 +709,7 @@ def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
 
 
 def check_directory(
-    folder: Path, contents: Mapping[str, bytes] | None = None, spread: Spread | None = None
+    folder: Path, contents: Contents | None = None, spread: Spread | None = None
 ) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error.
 
@@ -680,7 +732,7 @@ def check_directory(
 
 
 def _check_folder(
-    folder: Path, contents: Mapping[str, bytes] | None, spread: Spread | None
+    folder: Path, contents: Contents | None, spread: Spread | None
 ) -> tuple[Directory | None, list[Problem]]:
     if contents is None:
         contents = read_folder(folder)
@@ -713,7 +765,7 @@ def _check_folder(
                     checked.category_line,
                     None,
                     "category",
-                    f"Unknown category {category!r}.",
+                    f"Unknown category {quote(category)}.",
                     (f"Did you mean {close[0]!r}? " if close else "")
                     + "Categories are listed in site.yaml.",
                 )
@@ -762,7 +814,7 @@ def _check_folder(
 
 
 def _check_site(
-    raw: bytes | None, problems: list[Problem]
+    raw: bytes | Problem | None, problems: list[Problem]
 ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     """site.yaml: the directory's title and language, and its categories in order."""
     if raw is None:
@@ -777,6 +829,19 @@ def _check_site(
             )
         )
         return None, {}
+    if isinstance(raw, Problem):  # not read (files.read_folder says why)
+        problems.append(raw)
+        return None, {}
+    try:
+        return _check_site_file(raw, problems)
+    except Exception as exc:  # noqa: BLE001 - as in check_files: a problem, not a crash
+        problems.append(_checker_fault(SITE_FILE, exc))
+        return None, {}
+
+
+def _check_site_file(
+    raw: bytes, problems: list[Problem]
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     data, found = parse(raw, SITE_FILE)
     problems += found
     if data is None:
@@ -793,7 +858,7 @@ def _check_site(
                         data.line(("categories", i, "slug")),
                         None,
                         "slug",
-                        f"The category {cat['slug']!r} is listed twice.",
+                        f"The category {quote(cat['slug'])} is listed twice.",
                         "Keep one.",
                     )
                 )
