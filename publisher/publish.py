@@ -175,7 +175,9 @@ class Publisher:
                 self.refresh(force=True)
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
-            directory = load_directory(self.data, contents, helpers.each)
+            directory = load_directory(
+                self.data, contents, helpers.each, partial(history.owner, self.conn)
+            )
             helpers.warm(prepare_helper)  # while this process records the history
             max_changes = self.settings.feed_max_entries
             with checkpoint_later(self.conn), transaction(self.conn):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.directory import schedule
+from publisher.directory import schedule, slugs
 from publisher.directory.files import (
     SITE_FILE,
     Contents,
@@ -521,11 +521,14 @@ SPREAD_CHUNK = 2
 
 
 def load_directory(
-    folder: Path, contents: Contents | None = None, spread: Spread | None = None
+    folder: Path,
+    contents: Contents | None = None,
+    spread: Spread | None = None,
+    owner: slugs.Owner | None = None,
 ) -> Directory:
     """Read, check and build the directory in ``folder``; raise DirectoryError listing all
     problems (warnings included) if any error was found."""
-    directory, problems = check_directory(folder, contents, spread)
+    directory, problems = check_directory(folder, contents, spread, owner)
     if directory is None:
         raise DirectoryError(problems)
     return directory
@@ -709,12 +712,16 @@ def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
 
 
 def check_directory(
-    folder: Path, contents: Contents | None = None, spread: Spread | None = None
+    folder: Path,
+    contents: Contents | None = None,
+    spread: Spread | None = None,
+    owner: slugs.Owner | None = None,
 ) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error.
 
-    ``contents`` (``files.read_folder``) saves reading the files again. Problems name each
-    file with its folder (data/community-groups.yaml), as given."""
+    ``contents`` (``files.read_folder``) saves reading the files again. ``owner`` tells
+    which published group a slug belongs to, when the caller knows the history. Problems
+    name each file with its folder (data/community-groups.yaml), as given."""
     folder = Path(folder)
     if not folder.is_dir():
         return None, [
@@ -727,12 +734,12 @@ def check_directory(
                 "Give the folder that holds site.yaml with --data.",
             )
         ]
-    directory, problems = _check_folder(folder, contents, spread)
+    directory, problems = _check_folder(folder, contents, spread, owner)
     return directory, [replace(p, file=str(folder / p.file)) for p in problems]
 
 
 def _check_folder(
-    folder: Path, contents: Contents | None, spread: Spread | None
+    folder: Path, contents: Contents | None, spread: Spread | None, owner: slugs.Owner | None
 ) -> tuple[Directory | None, list[Problem]]:
     if contents is None:
         contents = read_folder(folder)
@@ -753,7 +760,11 @@ def _check_folder(
     ]
     site_raw, categories = _check_site(contents.get(SITE_FILE), problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
-    slug_seen: dict[str, str] = {}
+    slug_seen: dict[str, slugs.Use] = {}
+
+    def where(use: slugs.Use) -> str:
+        return f"{folder / use.file}:{use.line}"
+
     for name, checked in check_groups_files(contents, spread).items():
         problems += checked.problems
         category = checked.category
@@ -772,23 +783,15 @@ def _check_folder(
             )
             continue
         for group, line, previous_lines in checked.groups:
-            slugs = [(group.slug, "slug", line)] + [
-                (slug, f"previous_slugs[{j}]", previous_lines[j])
+            uses = [(group.slug, slugs.Use(name, line, group, "slug"))] + [
+                (slug, slugs.Use(name, previous_lines[j], group, f"previous_slugs[{j}]"))
                 for j, slug in enumerate(group.previous_slugs)
             ]
-            for slug, field_name, slug_line in slugs:
-                if slug in slug_seen:
-                    problems.append(
-                        Problem(
-                            name,
-                            slug_line,
-                            group.slug,
-                            field_name,
-                            f"The slug {slug!r} is already used at {slug_seen[slug]}.",
-                            "Slugs must be unique, old ones included: choose another.",
-                        )
-                    )
-                slug_seen.setdefault(slug, f"{folder / name}:{slug_line}")
+            for slug, use in uses:
+                first = slug_seen.setdefault(slug, use)
+                if first is not use:
+                    problem, slug_seen[slug] = slugs.duplicate(slug, first, use, owner, where)
+                    problems.append(problem)
             if category in groups:
                 groups[category].append(group)
     if any(not p.warning for p in problems) or site_raw is None:
