@@ -51,8 +51,21 @@ def _adopt(settings: Settings) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the data folder; print every problem; exit 1 if any is an error."""
-    folder = Path(args.data or load_settings().data)
-    directory, problems = check_directory(folder)
+    from functools import partial
+
+    from publisher.store import history
+    from publisher.store.db import open_read_only
+
+    settings = _settings(args)
+    folder = Path(settings.data)
+    # What is published, if anything: a slug used twice is then reported at the new group.
+    conn = open_read_only(settings.database)
+    try:
+        owner = partial(history.owner, conn) if conn is not None else None
+        directory, problems = check_directory(folder, owner=owner)
+    finally:
+        if conn is not None:
+            conn.close()
     for problem in problems:
         print(problem, file=sys.stderr)
     if directory is None:

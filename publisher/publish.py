@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,7 +133,7 @@ class Publisher:
         )
         self._checkpointer.start()
 
-    def _state(self, contents: Mapping[str, bytes]) -> str:
+    def _state(self, contents: files.Contents) -> str:
         """Fingerprint of everything a load depends on: files, settings that show, code."""
         s = self.settings
         parts = (
@@ -187,7 +187,9 @@ class Publisher:
                 self.refresh(force=True)
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
-            directory = load_directory(self.data, contents, helpers.each)
+            directory = load_directory(
+                self.data, contents, helpers.each, partial(history.owner, self.conn)
+            )
             helpers.warm(prepare_helper)  # while this process records the history
             max_changes = self.settings.feed_max_entries
             with checkpoint_later(self.conn), transaction(self.conn):

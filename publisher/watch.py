@@ -21,7 +21,9 @@ Snapshot = tuple[tuple[str, int, int], ...]
 
 
 def snapshot(folder: Path) -> Snapshot:
-    """Name, size and modification time of every data file: cheap to take every tick."""
+    """Name, size and modification time of every data file: cheap to take every tick.
+    The files are the loader's own (``data_files``), so a hidden or editor file changing
+    starts no reload."""
     out = []
     for path in data_files(folder):
         try:

@@ -290,7 +290,7 @@ def test_invalid_data_is_refused_naming_where(server, data_dir, clock, breakage,
         server.publisher.reload()
 
     problem = next(
-        (p for p in str(caught.value).splitlines() if p.startswith(f"{file}:{line}")), ""
+        (p for p in str(caught.value).splitlines() if p.startswith(f"{data_dir / file}:{line}")), ""
     )
     assert f"group '{slug}'" in problem, str(caught.value)
     assert field in problem, str(caught.value)
@@ -421,6 +421,25 @@ def test_admin_reload_needs_confirmation_for_a_mass_removal(make_app, serve, dat
     assert len(atom_entries(server)) == 13 - removed
 
 
+def test_admin_reload_lists_deep_nesting_as_a_problem(make_app, serve, data_dir, clock):
+    """A value nested ~600 deep raised RecursionError, and the endpoint answered a bare 500."""
+    server = serve(make_app(admin_token=TOKEN))
+    before = snapshot(server)
+    path = data_file(data_dir, RTL)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "    links: " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    line = text.count("\n") + 1
+    clock.advance(minutes=5)
+
+    response = server.post("/admin/reload", headers=bearer(TOKEN))
+
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert problem.startswith(f"{path}:{line}: error: "), problem
+    assert "nested more than 20 levels deep" in problem
+    assert snapshot(server) == before
+
+
 # --- 8. watching -----------------------------------------------------------------------------
 
 
@@ -475,6 +494,20 @@ def test_watcher_acts_once_after_the_files_settle(data_dir):
     assert not step(4.0)
     assert not step(10.0)  # never twice for one change
     assert calls == [3.0]
+
+
+def test_the_watcher_ignores_hidden_and_editor_files(data_dir):
+    """A macOS ._community-groups.yaml was read as data, and changing it started a reload."""
+    now = FakeMonotonic()
+    calls: list[float] = []
+    watcher = Watcher(data_dir, lambda: calls.append(now()), interval=1, settle=1.0, clock=now)
+    for second, name in enumerate(("._community-groups.yaml", ".#community-groups.yaml")):
+        (data_dir / name).write_bytes(b"\x00\x05\x16\x07 metadata")
+        now.at(second + 0.5)
+        assert not watcher.tick()
+        now.at(second + 2.0)
+        assert not watcher.tick()
+    assert calls == []
 
 
 # --- 9. Last-Modified ------------------------------------------------------------------------

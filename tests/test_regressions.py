@@ -12,12 +12,13 @@ import pytest
 from lxml import etree, html
 
 from publisher.directory.validate import check_directory
-from publisher.errors import SlugTakenError
+from publisher.errors import DirectoryError, SlugTakenError
 from tests.test_history import (
     CHANGES,
     atom_entries,
     edit_group,
     insert_group,
+    line_of,
     remove_group,
     write_groups,
 )
@@ -48,6 +49,49 @@ def test_old_slug_of_a_listed_group_cannot_be_taken_by_another(server, data_dir,
     assert server.get("/groups/oor-mad-history-group/").status_code == 200
     assert server.get("/groups/oor-mad-history/").status_code == 301
     assert set(atom_entries(server)) == ids_before
+
+
+def test_a_duplicate_slug_blames_the_new_group_not_the_published_one(server, data_dir, clock):
+    """A new group placed before a published one with the same slug made the checker tell
+    the published group, whose address is permanent, to choose another slug."""
+    insert_group(data_dir, "facebook-groups", 0, {"slug": "mad-failures", "name": "Newcomer"})
+    path = data_dir / "facebook-groups.yaml"
+    new_line = line_of(path, "slug: mad-failures")
+    old_line = line_of(path, "name: The Mad Failures") - 1
+    clock.advance(minutes=1)
+    with pytest.raises(DirectoryError) as caught:
+        server.publisher.reload()
+    [problem] = [str(p) for p in caught.value.problems]
+    assert problem == (
+        f"{path}:{new_line}, group 'mad-failures', field 'slug': error: The slug "
+        f"'mad-failures' is already the address of 'The Mad Failures Facebook Group' "
+        f"({path}:{old_line}), which is published, and addresses are permanent. "
+        "Choose another slug for this group."
+    )
+
+
+def test_check_command_names_the_new_group_of_a_duplicate_slug(data_dir, database, clock):
+    """`publisher check` told the published group to change its slug too: it reads what is
+    published from the database, when there is one, without changing it."""
+    first = publisher_on(data_dir, database, clock)
+    first.reload()
+    first.close()
+    insert_group(data_dir, "facebook-groups", 0, {"slug": "mad-failures", "name": "Newcomer"})
+    new_line = line_of(data_dir / "facebook-groups.yaml", "slug: mad-failures")
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "check", "--data", "data"],
+        env={**os.environ, "PUBLISHER_DATABASE": str(database)},
+        cwd=data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        f"data/facebook-groups.yaml:{new_line}, group 'mad-failures', field 'slug': error: "
+        "The slug 'mad-failures' is already the address of 'The Mad Failures Facebook Group'"
+    ) in result.stderr
 
 
 def test_two_edits_in_one_second_both_move_the_updated_date(server, data_dir, clock):
@@ -119,7 +163,7 @@ def test_a_yml_file_is_reported_not_silently_ignored(data_dir):
     directory, problems = check_directory(data_dir)
     assert directory is not None  # a warning, not an error
     assert [str(p) for p in problems] == [
-        "extra.yml: warning: This file is not read: only files ending in .yaml are. "
+        f"{data_dir}/extra.yml: warning: This file is not read: only files ending in .yaml are. "
         "If it holds groups, rename it to extra.yaml."
     ]
 
@@ -245,7 +289,7 @@ def test_a_tab_in_the_indentation_is_named_as_the_cause(data_dir):
         "category: community-groups\ngroups:\n\t- slug: a-group\n", encoding="utf-8"
     )
     [problem] = [str(p) for p in check_directory(data_dir)[1]]
-    assert problem.startswith("extra.yaml:3: error: This is not valid YAML")
+    assert problem.startswith(f"{data_dir}/extra.yaml:3: error: This is not valid YAML")
     assert "Indent with spaces: this line starts with a tab" in problem
 
 

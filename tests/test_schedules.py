@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -40,8 +41,10 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def check(folder: Path, text: str) -> tuple[object, list]:
+    """The directory and its problems, each naming its file as within ``folder``."""
     write(folder, "extra.yaml", text)
-    return check_directory(folder)
+    directory, problems = check_directory(folder)
+    return directory, [replace(p, file=str(Path(p.file).relative_to(folder))) for p in problems]
 
 
 def where(line: int, field: str) -> str:
@@ -332,7 +335,7 @@ def test_a_meeting_moved_to_the_end_of_the_calendar_is_refused_or_published(make
     try:
         publisher.reload()
     except DirectoryError as exc:
-        assert any(p.file == "extra.yaml" and p.line for p in exc.problems)
+        assert any(p.file == f"{data_dir}/extra.yaml" and p.line for p in exc.problems)
 
 
 def test_an_invalid_schedule_is_refused_and_the_last_good_calendars_stay(make_app, serve, data_dir):
@@ -490,8 +493,7 @@ def _check_generated(meetings: dict) -> tuple[object, list]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         shutil.copytree(DATA, folder)
-        write(folder, "extra.yaml", yaml.safe_dump(document, allow_unicode=True))
-        return check_directory(folder)
+        return check(folder, yaml.safe_dump(document, allow_unicode=True))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -540,6 +542,6 @@ def test_load_directory_raises_with_every_schedule_problem(folder):
     with pytest.raises(DirectoryError) as refused:
         load_directory(folder)
     assert [str(p) for p in refused.value.problems] == [
-        where(11, "series[0].time") + "error: The meeting ends (18:00) before it starts (20:00). "
-        "Swap the two times, or correct the one that is wrong."
+        f"{folder}/{where(11, 'series[0].time')}error: The meeting ends (18:00) before it "
+        "starts (20:00). Swap the two times, or correct the one that is wrong."
     ]

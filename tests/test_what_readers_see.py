@@ -271,7 +271,7 @@ def test_markup_in_a_name_or_title_is_refused_by_the_check(tmp_path, file, old, 
     assert directory is None
     [problem] = [p for p in problems if not p.warning]
     assert (problem.field or "").endswith(field), str(problem)
-    assert problem.file == file, str(problem)
+    assert problem.file == str(folder / file), str(problem)
     assert "< or >" in str(problem) and "feed readers" in str(problem), str(problem)
 
 

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.directory import schedule
-from publisher.directory.files import SITE_FILE, DataFile, Path_, parse, read_folder
+from publisher.directory import schedule, slugs
+from publisher.directory.files import (
+    SITE_FILE,
+    Contents,
+    DataFile,
+    Path_,
+    cut,
+    ignored,
+    parse,
+    quote,
+    read_folder,
+)
 from publisher.directory.model import (
     FLAGS,
     Category,
@@ -34,6 +45,8 @@ from publisher.directory.model import (
 from publisher.errors import DirectoryError, Problem
 from publisher.helpers import Spread, in_order
 from publisher.render import vtimezone
+
+log = logging.getLogger(__name__)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -52,8 +65,8 @@ MAX_TEXT = 10_000
 class Spec:
     """The expected shape of one value: a kind, whether it is required, and its parts."""
 
-    kind: str  # text | name | slug | url | language | handle | flag | date | times | zone | every
-    #            | count | coordinates | list | object
+    kind: str  # text | name | line | slug | url | language | handle | flag | date | times
+    #            | zone | every | count | coordinates | list | object
     required: bool = False
     item: Spec | None = None
     fields: Mapping[str, Spec] = field(default_factory=dict)
@@ -76,7 +89,7 @@ PLACE = Spec(
     fields={
         **{name: TEXT for name in PLACE_FIELDS},
         "coordinates": Spec("coordinates"),
-        "inferred": Spec("list", item=Spec("text")),
+        "inferred": Spec("list", item=Spec("line")),
     },
 )
 ONLINE = Spec("object", fields={"url": Spec("url"), "details": TEXT})
@@ -88,7 +101,7 @@ SERIES = Spec(
         "key": Spec("slug"),  # names the calendar event for good; optional
         "starts": Spec("date", required=True),
         "every": Spec("every", required=True),
-        "on": TEXT,  # read with "every" (a weekday for a weekly rule, "second Wednesday"...)
+        "on": Spec("line"),  # read with "every" (a weekday if weekly, "second Wednesday"...)
         "time": Spec("times", required=True),
         "until": Spec("date"),
         "count": Spec("count"),
@@ -125,7 +138,7 @@ MEETINGS = Spec(
         "how_to_join": TEXT,
         "series": Spec("list", item=SERIES),
         "one_off": Spec("list", item=ONE_OFF),
-        "inferred": Spec("list", item=Spec("text")),
+        "inferred": Spec("list", item=Spec("line")),
     },
 )
 
@@ -185,6 +198,7 @@ SITE = Spec(
 _KIND_WORDS = {
     "text": "text",
     "name": "text",
+    "line": "text on one line",
     "slug": "a slug",
     "url": "a web address",
     "language": "a language tag",
@@ -235,7 +249,7 @@ class _Checker:
             if not isinstance(value, list):
                 self.report(
                     path,
-                    f"Expected a list, found {_describe(value)}.",
+                    f"Expected a list, found {self._found(path, value)}.",
                     "Write each item on its own line starting with '- '.",
                 )
                 return []
@@ -247,19 +261,12 @@ class _Checker:
         if not isinstance(value, dict):
             self.report(
                 path,
-                f"Expected key: value lines, found {_describe(value)}.",
+                f"Expected key: value lines, found {self._found(path, value)}.",
                 "Indent the lines under this key.",
             )
             return None
         if spec is GROUP:  # problems inside name this group (by its slug, else its name)
-            slug, name = value.get("slug"), value.get("name")
-            self.group = (
-                slug
-                if isinstance(slug, str)
-                else f"(no slug) {name}"
-                if isinstance(name, str)
-                else None
-            )
+            self.group = self._label(value, path)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key not in spec.fields:
@@ -269,7 +276,7 @@ class _Checker:
                     if close
                     else f"Known keys here: {', '.join(spec.fields)}."
                 )
-                self.report((*path, key), f"Unknown key {key!r}.", hint)
+                self.report((*path, key), f"Unknown key {quote(key)}.", hint)
                 continue
             if item is None:
                 if spec.fields[key].required:
@@ -287,6 +294,18 @@ class _Checker:
             self.group = None
         return out
 
+    def _label(self, group: dict[str, Any], path: Path_) -> str | None:
+        """A group's slug, else '(no slug)' and its name, if written on one line."""
+        slug, name = group.get("slug"), group.get("name")
+        if isinstance(slug, str) and self.data.one_line((*path, "slug")):
+            return cut(slug)
+        if isinstance(name, str) and self.data.one_line((*path, "name")):
+            return f"(no slug) {cut(name)}"
+        return None
+
+    def _found(self, path: Path_, value: Any) -> str:
+        return _describe(value, self.data.one_line(path))
+
     def _scalar(self, value: Any, spec: Spec, path: Path_) -> str | int | None:
         kind = spec.kind
         if kind == "count":
@@ -294,20 +313,23 @@ class _Checker:
                 return value
             self.report(
                 path,
-                f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                f"Expected {_KIND_WORDS[kind]}, found {self._found(path, value)}.",
                 "Write how many meetings the series has, from 1 to 1000.",
             )
             return None
         if not isinstance(value, str):
             self.report(
                 path,
-                f"Expected {_KIND_WORDS[kind]}, found {_describe(value)}.",
+                f"Expected {_KIND_WORDS[kind]}, found {self._found(path, value)}.",
                 "Put the value in quotes if it should be text.",
             )
             return None
         text = value.strip()
         if not text:
             self.report(path, "This value is empty.", "Fill it in, or remove the line.")
+            return None
+        if kind != "text" and not self.data.one_line(path):
+            self.report(path, "This value must be written on one line.", "Join its lines.")
             return None
         if CONTROL.search(text):
             self.report(
@@ -322,14 +344,14 @@ class _Checker:
         if kind == "slug" and not SLUG.match(text):
             self.report(
                 path,
-                f"{text!r} is not a slug.",
+                f"{quote(text)} is not a slug.",
                 "Use lower-case letters, digits and single hyphens, e.g. mad-failures.",
             )
             return None
         if kind == "url" and not _is_web_address(text):
             self.report(
                 path,
-                f"{text!r} is not a web address.",
+                f"{quote(text)} is not a web address.",
                 "Write the whole address, starting with https:// (or http://).",
             )
             return None
@@ -344,13 +366,15 @@ class _Checker:
             )
             return None
         if kind == "language" and not LANGUAGE.match(text):
-            self.report(path, f"{text!r} is not a language tag.", "Write e.g. en-GB.")
+            self.report(path, f"{quote(text)} is not a language tag.", "Write e.g. en-GB.")
             return None
         if kind == "handle" and not TWITTER.match(text):
-            self.report(path, f"{text!r} is not a Twitter handle.", "Write e.g. @stigmaresearch.")
+            self.report(
+                path, f"{quote(text)} is not a Twitter handle.", "Write e.g. @stigmaresearch."
+            )
             return None
         if kind == "flag" and text not in FLAGS:
-            self.report(path, f"Unknown flag {text!r}.", f"Known flags: {', '.join(FLAGS)}.")
+            self.report(path, f"Unknown flag {quote(text)}.", f"Known flags: {', '.join(FLAGS)}.")
             return None
         if kind in _SCHEDULE_KINDS:
             try:
@@ -393,7 +417,8 @@ def _field_name(path: Path_) -> str:
     return text
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, one_line: bool) -> str:
+    """What was found instead, quoted only if it is text written on one line."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -404,7 +429,9 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "key: value lines"
-    return f"{value!r}"
+    if isinstance(value, str):
+        return quote(value) if one_line else "text written over several lines"
+    return "a value marked with a ! tag"
 
 
 def _is_web_address(text: str) -> bool:
@@ -509,11 +536,14 @@ SPREAD_CHUNK = 2
 
 
 def load_directory(
-    folder: Path, contents: Mapping[str, bytes] | None = None, spread: Spread | None = None
+    folder: Path,
+    contents: Contents | None = None,
+    spread: Spread | None = None,
+    owner: slugs.Owner | None = None,
 ) -> Directory:
     """Read, check and build the directory in ``folder``; raise DirectoryError listing all
     problems (warnings included) if any error was found."""
-    directory, problems = check_directory(folder, contents, spread)
+    directory, problems = check_directory(folder, contents, spread, owner)
     if directory is None:
         raise DirectoryError(problems)
     return directory
@@ -529,13 +559,11 @@ class GroupsFile:
     problems: tuple[Problem, ...]
 
 
-#: The last check of each file, by name: (its bytes, the result).
-_CHECKED: dict[str, tuple[bytes, GroupsFile]] = {}
+#: The last check of each file, by name: (its bytes or why it was not read, the result).
+_CHECKED: dict[str, tuple[bytes | Problem, GroupsFile]] = {}
 
 
-def check_groups_files(
-    contents: Mapping[str, bytes], spread: Spread | None = None
-) -> dict[str, GroupsFile]:
+def check_groups_files(contents: Contents, spread: Spread | None = None) -> dict[str, GroupsFile]:
     """Parse and check each file of groups, or reuse the last result for the same bytes: a
     reload parses only the files that changed, so a large directory split over many files
     reloads quickly. One result is kept per file name, so memory does not grow with edits.
@@ -547,7 +575,8 @@ def check_groups_files(
         for name, raw in contents.items()
         if name != SITE_FILE and ((cached := _CHECKED.get(name)) is None or cached[0] != raw)
     ]
-    if spread is not None and sum(len(raw) for _, raw in todo) >= SPREAD_BYTES:
+    size = sum(len(raw) for _, raw in todo if isinstance(raw, bytes))
+    if spread is not None and size >= SPREAD_BYTES:
         results = in_order(spread(check_files, todo, SPREAD_CHUNK))
     else:
         results = check_files(todo)
@@ -556,9 +585,35 @@ def check_groups_files(
     return {name: _CHECKED[name][1] for name in contents if name != SITE_FILE}
 
 
-def check_files(files: list[tuple[str, bytes]]) -> list[GroupsFile]:
-    """Each (name, bytes) file of groups checked: module-level, for a helper process."""
-    return [_check_groups_file(name, raw) for name, raw in files]
+def check_files(files: list[tuple[str, bytes | Problem]]) -> list[GroupsFile]:
+    """Each (name, bytes) file of groups checked: module-level, for a helper process.
+
+    Whatever goes wrong in one file is a problem of that file, never an exception that
+    would end the whole check (a traceback on the command line, a 500 from the endpoint)."""
+    out = []
+    for name, raw in files:
+        if isinstance(raw, Problem):  # not read (files.read_folder says why)
+            out.append(GroupsFile(None, None, (), (raw,)))
+            continue
+        try:
+            out.append(_check_groups_file(name, raw))
+        except Exception as exc:  # noqa: BLE001 - a fault of the checker, reported as such
+            out.append(GroupsFile(None, None, (), (_checker_fault(name, exc),)))
+    return out
+
+
+def _checker_fault(name: str, exc: Exception) -> Problem:
+    """The problem of a file that made the checker fail: named, never a traceback. The
+    exception's own words are left out: they may quote the file."""
+    log.debug("Checking %s failed", name, exc_info=True)
+    return Problem(
+        name,
+        None,
+        None,
+        None,
+        f"This file could not be read: the checker failed on it ({type(exc).__name__}).",
+        "This is a fault in publisher: please report it, with a copy of the file.",
+    )
 
 
 def _check_groups_file(name: str, raw: bytes) -> GroupsFile:
@@ -608,7 +663,7 @@ class _Reporter:
             Problem(
                 self.file,
                 self.data.line(full),
-                self.slug,
+                cut(self.slug),
                 _field_name(full),
                 message,
                 hint,
@@ -637,7 +692,7 @@ def _check_inferred(report: _Reporter, group: dict[str, Any]) -> None:
             if inferred not in allowed or inferred not in values:
                 report(
                     (*path, "inferred", j),
-                    f"{inferred!r} is not {what} of this group.",
+                    f"{quote(inferred)} is not {what} of this group.",
                     f"List only fields that are filled in, from: {', '.join(allowed)}.",
                 )
 
@@ -672,11 +727,16 @@ def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
 
 
 def check_directory(
-    folder: Path, contents: Mapping[str, bytes] | None = None, spread: Spread | None = None
+    folder: Path,
+    contents: Contents | None = None,
+    spread: Spread | None = None,
+    owner: slugs.Owner | None = None,
 ) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error.
 
-    ``contents`` (``files.read_folder``) saves reading the files again."""
+    ``contents`` (``files.read_folder``) saves reading the files again. ``owner`` tells
+    which published group a slug belongs to, when the caller knows the history. Problems
+    name each file with its folder (data/community-groups.yaml), as given."""
     folder = Path(folder)
     if not folder.is_dir():
         return None, [
@@ -689,6 +749,13 @@ def check_directory(
                 "Give the folder that holds site.yaml with --data.",
             )
         ]
+    directory, problems = _check_folder(folder, contents, spread, owner)
+    return directory, [replace(p, file=str(folder / p.file)) for p in problems]
+
+
+def _check_folder(
+    folder: Path, contents: Contents | None, spread: Spread | None, owner: slugs.Owner | None
+) -> tuple[Directory | None, list[Problem]]:
     if contents is None:
         contents = read_folder(folder)
     problems: list[Problem] = [
@@ -702,11 +769,17 @@ def check_directory(
             warning=True,
         )
         for path in sorted(folder.iterdir())
-        if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
+        if path.suffix.lower() in (".yml", ".yaml")
+        and path.suffix != ".yaml"
+        and not ignored(path.name)
     ]
     site_raw, categories = _check_site(contents.get(SITE_FILE), problems)
     groups: dict[str, list[Group]] = {slug: [] for slug in categories}
-    slug_seen: dict[str, str] = {}
+    slug_seen: dict[str, slugs.Use] = {}
+
+    def where(use: slugs.Use) -> str:
+        return f"{folder / use.file}:{use.line}"
+
     for name, checked in check_groups_files(contents, spread).items():
         problems += checked.problems
         category = checked.category
@@ -718,30 +791,22 @@ def check_directory(
                     checked.category_line,
                     None,
                     "category",
-                    f"Unknown category {category!r}.",
+                    f"Unknown category {quote(category)}.",
                     (f"Did you mean {close[0]!r}? " if close else "")
                     + "Categories are listed in site.yaml.",
                 )
             )
             continue
         for group, line, previous_lines in checked.groups:
-            slugs = [(group.slug, "slug", line)] + [
-                (slug, f"previous_slugs[{j}]", previous_lines[j])
+            uses = [(group.slug, slugs.Use(name, line, group, "slug"))] + [
+                (slug, slugs.Use(name, previous_lines[j], group, f"previous_slugs[{j}]"))
                 for j, slug in enumerate(group.previous_slugs)
             ]
-            for slug, field_name, slug_line in slugs:
-                if slug in slug_seen:
-                    problems.append(
-                        Problem(
-                            name,
-                            slug_line,
-                            group.slug,
-                            field_name,
-                            f"The slug {slug!r} is already used at {slug_seen[slug]}.",
-                            "Slugs must be unique, old ones included: choose another.",
-                        )
-                    )
-                slug_seen.setdefault(slug, f"{name}:{slug_line}")
+            for slug, use in uses:
+                first = slug_seen.setdefault(slug, use)
+                if first is not use:
+                    problem, slug_seen[slug] = slugs.duplicate(slug, first, use, owner, where)
+                    problems.append(problem)
             if category in groups:
                 groups[category].append(group)
     if any(not p.warning for p in problems) or site_raw is None:
@@ -767,7 +832,7 @@ def check_directory(
 
 
 def _check_site(
-    raw: bytes | None, problems: list[Problem]
+    raw: bytes | Problem | None, problems: list[Problem]
 ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     """site.yaml: the directory's title and language, and its categories in order."""
     if raw is None:
@@ -782,6 +847,19 @@ def _check_site(
             )
         )
         return None, {}
+    if isinstance(raw, Problem):  # not read (files.read_folder says why)
+        problems.append(raw)
+        return None, {}
+    try:
+        return _check_site_file(raw, problems)
+    except Exception as exc:  # noqa: BLE001 - as in check_files: a problem, not a crash
+        problems.append(_checker_fault(SITE_FILE, exc))
+        return None, {}
+
+
+def _check_site_file(
+    raw: bytes, problems: list[Problem]
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     data, found = parse(raw, SITE_FILE)
     problems += found
     if data is None:
@@ -798,7 +876,7 @@ def _check_site(
                         data.line(("categories", i, "slug")),
                         None,
                         "slug",
-                        f"The category {cat['slug']!r} is listed twice.",
+                        f"The category {quote(cat['slug'])} is listed twice.",
                         "Keep one.",
                     )
                 )

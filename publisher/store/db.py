@@ -15,7 +15,7 @@ from pathlib import Path
 from publisher.store.migrations import migrate
 from publisher.store.transaction import transaction
 
-__all__ = ["checkpoint", "checkpoint_later", "connect", "transaction"]
+__all__ = ["checkpoint", "checkpoint_later", "connect", "open_read_only", "transaction"]
 
 BUSY_TIMEOUT_MS = 30_000
 #: SQLite's default: a COMMIT that takes the log past this many pages checkpoints.
@@ -35,6 +35,17 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     migrate(conn)
+    return conn
+
+
+def open_read_only(path: str | Path) -> sqlite3.Connection | None:
+    """The database at ``path`` for reading only, or None if there is none: nothing is
+    created or migrated (``publisher check`` reads what is published, changing nothing)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
     return conn
 
 

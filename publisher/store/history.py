@@ -128,6 +128,21 @@ def _entry(row: sqlite3.Row) -> Entry:
     )
 
 
+def owner(conn: sqlite3.Connection, slug: str) -> Entry | None:
+    """The entry whose address ``slug`` is or was (slugs are permanent), if any: the checker
+    asks, to report a slug used twice at the group that has to change. Only a message
+    depends on it, so a database it cannot read (an older one) just means no answer."""
+    try:
+        row = conn.execute(
+            "SELECT e.id, entry_id, e.slug, category, name, fingerprint, published, updated, "
+            "removed FROM slugs JOIN entries AS e ON e.id = slugs.entry WHERE slugs.slug = ?",
+            (slug,),
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    return _entry(row) if row else None
+
+
 def _changed_fields(conn: sqlite3.Connection, entry: Entry, group: Group) -> list[str]:
     """Names of the top-level fields that differ from the stored copy ("slug" if renamed).
 
