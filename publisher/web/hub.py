@@ -59,10 +59,11 @@ def hub_request() -> Response:
     except (UnicodeDecodeError, ValueError):
         return _reject(400, "The form could not be read: send it as UTF-8, at most 50 fields.")
     form = dict(pairs)
-    topics = {path for path, pub in publisher.current.items() if pub.is_topic}
     leases = Leases(settings.hub_lease, settings.hub_lease_min, settings.hub_lease_max)
     try:
-        wanted = parse(form, settings.base, topics, leases, settings.hub_allow_private_callbacks)
+        wanted = parse(
+            form, settings.base, publisher.topics, leases, settings.hub_allow_private_callbacks
+        )
     except HubRequestError as exc:
         return _reject(exc.status, exc.reason)
     try:
