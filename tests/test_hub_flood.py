@@ -1,12 +1,39 @@
 """Regressions of a flood of POST /hub requests on loopback.
 
-Each refused request rebuilt the set of topics from the whole publication.
+Each refused request rebuilt the set of topics from the whole publication, and a callback
+that could not be connected to held its place among the pending requests while retried.
 """
 
 from __future__ import annotations
 
+import socket
+
 from tests.conftest import HUB_SETTINGS
-from tests.test_hub import subscribe
+from tests.test_hub import subscribe, subscribed
+
+
+def pending(server) -> int:  # noqa: ANN001
+    return server.publisher.conn.execute("SELECT COUNT(*) FROM intents").fetchone()[0]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- verification of unreachable callbacks ----------------------------------------------
+
+
+def test_unreachable_callback_is_dropped_not_retried(hub, subscriber):
+    """Nothing listens on the callback's port: the intent was retried after HUB_BACKOFF
+    (twice), holding its place among the pending requests. It is dropped at once now."""
+    callback = f"http://127.0.0.1:{closed_port()}/cb"
+    assert subscribe(hub, callback).status_code == 202
+    subscriber.wait_for(lambda: pending(hub) == 0)  # the test's clock never moves
+    assert subscribed(hub) == []
+
 
 # -- the cost of a refused request -------------------------------------------------------
 

@@ -15,6 +15,7 @@ Safety (the hub calls addresses strangers give it):
 
 from __future__ import annotations
 
+import errno
 import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -123,6 +124,23 @@ def refused(exc: BaseException) -> bool:
             return True
         seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
     return False
+
+
+#: Connecting failed at once, and would again: nothing listens there, no route to it, or
+#: no such name. (A timeout, a reset or a temporary DNS failure may pass.)
+_UNREACHABLE = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH}
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when the callback could not be connected to at once: refused, unroutable, or
+    its name does not exist."""
+    if not isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    cause = exc.os_error
+    if isinstance(cause, socket.gaierror):
+        return cause.errno in _NO_SUCH_NAME
+    return cause.errno in _UNREACHABLE
 
 
 def describe(exc: BaseException) -> str:
