@@ -25,7 +25,7 @@ import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from publisher.hub.params import non_public
+from publisher.hub.params import non_public, numeric_address
 
 #: Bytes of a subscriber's answer read at most (a verification echoes a short challenge).
 MAX_RESPONSE = 64 * 1024
@@ -81,13 +81,14 @@ def check_literal(url: str, allow_private: bool) -> None:
 
 @lru_cache(maxsize=4096)
 def _literal_refused(netloc: str) -> bool:
-    """True when the URL's host, as it will be dialled, is a non-public IP literal (a name
-    is the resolver's to check). Cached: a fan-out calls the same hosts thousands of times."""
+    """True when the URL's host, as it will be dialled, is a non-public IP address, in any
+    spelling the C library reads (0177.0.0.1; a name is the resolver's to check). Cached:
+    a fan-out calls the same hosts thousands of times."""
     try:
-        host = (yarl.URL(f"http://{netloc}/").host or "").strip("[]")
-        return non_public(host)
+        address = numeric_address(yarl.URL(f"http://{netloc}/").host or "")
     except ValueError:
         return False
+    return address is not None and non_public(address)
 
 
 def session(allow_private: bool, timeout: float, concurrency: int) -> aiohttp.ClientSession:
