@@ -11,6 +11,7 @@ D. Calendars: 1,000 meeting groups rendered into every calendar (bench/calendars
 E. WebSub fan-out of one change to 1,000 and 10,000 subscribers (bench/hub.py).
 F. Other clients' wait while 8 slow request bodies or 1,500 slow headers hold connections
    (bench/slow.py).
+G. A flood of POST /hub from one client; the cost of a refused one by size (bench/flood.py).
 
 Everything listens on 127.0.0.1 only; every process started here is stopped (by its process
 group id) on the way out, errors included. See bench/README.md.
@@ -42,6 +43,7 @@ from pathlib import Path
 
 import yaml
 from calendars import bench_calendars  # bench/ is on sys.path when run as a script
+from flood import bench_flood
 from hub import bench_hub
 from slow import bench_slow_clients
 
@@ -789,13 +791,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=3, help="one-field edits per size (A)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per load run (B)")
     parser.add_argument("--quick", action="store_true", help="sizes 15,1000; 3 s load runs")
-    parser.add_argument("--only", default="ABCDEF", help="parts to run, e.g. --only B")
+    parser.add_argument("--only", default="ABCDEFG", help="parts to run, e.g. --only B")
     parser.add_argument(
         "--hold", type=float, default=20, help="seconds slow clients are held, per scenario (F)"
     )
     parser.add_argument("--meeting-groups", type=int, default=1000, help="groups for D")
     parser.add_argument(
         "--subscribers", type=int, nargs="+", default=[1000, 10000], help="fan-outs for E"
+    )
+    parser.add_argument(
+        "--flood-sizes", type=int, nargs="+", default=[1000, 10000], help="groups for G"
     )
     parser.add_argument("--child-publish", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -840,6 +845,10 @@ def main(argv: list[str] | None = None) -> int:
             text_f = bench_slow_clients(args.hold)
             outputs.append(text_f)
             print(text_f + "\n", flush=True)
+        if "G" in parts:
+            text_g = bench_flood(tuple(args.flood_sizes))
+            outputs.append(text_g)
+            print(text_g + "\n", flush=True)
     print(
         f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
         f"whole run {time.perf_counter() - began:.0f} s."

@@ -113,7 +113,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "HUB_MAX_PENDING_PER_HOST",
         100,
-        "Subscription requests waiting for verification, at most, per callback host.",
+        "Subscription requests waiting for verification, at most, per callback address (every "
+        "spelling of one IP address counts as that address; a name counts as itself).",
+    ),
+    Setting(
+        "HUB_MAX_PENDING_PER_CLIENT",
+        20,
+        "Subscription requests waiting for verification, at most, per client: the address a "
+        "request comes from (an IPv6 one by its /64), kept in memory only, never logged.",
+    ),
+    Setting(
+        "HUB_MAX_PENDING",
+        1000,
+        "Subscription requests waiting for verification, at most, from all clients together. "
+        "When full, a client with fewer waiting takes the place of the newest request of the "
+        "client with the most.",
     ),
     Setting(
         "WORKER",
@@ -234,6 +248,8 @@ class Settings:
     hub_backoff_max: float
     hub_coalesce: float
     hub_max_pending_per_host: int
+    hub_max_pending_per_client: int
+    hub_max_pending: int
     worker: bool
     worker_concurrency: int
     worker_lease: float

@@ -89,6 +89,11 @@ class Publication:
         return self.path.startswith("/embed/") and self.content_type.startswith("text/html")
 
 
+def topics(pubs: Mapping[str, Publication]) -> frozenset[str]:
+    """The paths of the WebSub topics among ``pubs``: what the hub accepts as hub.topic."""
+    return frozenset(path for path, pub in pubs.items() if pub.is_topic)
+
+
 @dataclass
 class Memo:
     """What one build keeps for the next, owned by the Publisher: each event's VEVENT, and

@@ -1,5 +1,5 @@
 """The benchmarks' own code keeps working: small runs of the publishing (A), start-up (C),
-calendar (D), hub (E) and slow-client (F) parts.
+calendar (D), hub (E), slow-client (F) and hub-flood (G) parts.
 
 Benchmarks print figures and set no pass mark here (timings live in bench/, not in tests);
 this only catches a benchmark broken by a change of the code it measures."""
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ),
         ("hub.py", "20", ["E. WebSub fan-out", "| 20 |"]),
         ("slow.py", "1", ["F. Other clients", "1,500 slow headers, a line every 2 s"]),
+        ("flood.py", "20", ["G1. 1,000 POST /hub", "| refused (default) | 1,000 × 400 |"]),
     ],
 )
 def test_benchmark_part_runs_small(script, size, expected):

@@ -21,6 +21,8 @@ from tests.test_publication import edit_description
 
 BASE = "http://127.0.0.1:8000"
 TOPIC = "/feeds/community-groups.atom"
+#: add_intent's limits for a subscriber on 127.0.0.1, when a test writes intents itself.
+LIMITS = {"host": "127.0.0.1", "max_per_host": 10, "max_pending": 1000}
 
 
 def subscribe(server, callback, topic=TOPIC, mode="subscribe", **extra):
@@ -361,7 +363,9 @@ def test_the_cli_retries_drops_and_ends(make_app, serve, subscriber, database):
     server = serve(make_app(**{**HUB_SETTINGS, "worker": False}))
     conn = server.publisher.conn
     now = server.publisher.clock()
-    subscriptions.add_intent(conn, "subscribe", subscriber.callback(), TOPIC, "s3cret", 60, now, 9)
+    subscriptions.add_intent(
+        conn, "subscribe", subscriber.callback(), TOPIC, "s3cret", 60, now, **LIMITS
+    )
     [intent] = subscriptions.claim_intents(conn, now, now, 1)
     subscriptions.confirmed(conn, intent, now)
     edit(server)

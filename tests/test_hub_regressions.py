@@ -16,7 +16,7 @@ from publisher.hub.worker import Worker
 from publisher.store import deliveries, subscriptions
 from publisher.store.db import connect
 from tests.conftest import HUB_SETTINGS
-from tests.test_hub import TOPIC, edit, subscribe, subscribed
+from tests.test_hub import LIMITS, TOPIC, edit, subscribe, subscribed
 
 NOW = datetime(2026, 1, 13, 12, 0, tzinfo=UTC)
 
@@ -117,10 +117,10 @@ def test_a_renewed_secret_came_after_a_send_claimed_in_the_same_round(
     server = serve(make_app(**{**HUB_SETTINGS, "worker": False}))
     conn = server.publisher.conn
     callback = subscriber.callback()
-    subscriptions.add_intent(conn, "subscribe", callback, TOPIC, "old", 3600, clock(), 10)
+    subscriptions.add_intent(conn, "subscribe", callback, TOPIC, "old", 3600, clock(), **LIMITS)
     run_one_round(server, clock)
     assert subscribed(server) == [(callback, TOPIC)]
-    subscriptions.add_intent(conn, "subscribe", callback, TOPIC, "new", 3600, clock(), 10)
+    subscriptions.add_intent(conn, "subscribe", callback, TOPIC, "new", 3600, clock(), **LIMITS)
     edit(server)  # queues a delivery signed with the secret known then: "old"
     run_one_round(server, clock)
     [delivery] = subscriber.deliveries()

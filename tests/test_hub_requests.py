@@ -40,8 +40,11 @@ EXAMPLES = settings(
 
 @pytest.fixture
 def hub(make_app, serve):
-    """The hub with no worker: requests are accepted or refused, never acted on."""
-    return serve(make_app(hub_allow_private_callbacks=True, worker=False))
+    """The hub with no worker: requests are accepted or refused, never acted on. Every
+    example comes from one client, which may have them all waiting."""
+    return serve(
+        make_app(hub_allow_private_callbacks=True, worker=False, hub_max_pending_per_client=10**6)
+    )
 
 
 @pytest.fixture

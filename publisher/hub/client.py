@@ -15,6 +15,7 @@ Safety (the hub calls addresses strangers give it):
 
 from __future__ import annotations
 
+import errno
 import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from publisher.hub.params import non_public
+from publisher.hub.params import non_public, numeric_address
 
 #: Bytes of a subscriber's answer read at most (a verification echoes a short challenge).
 MAX_RESPONSE = 64 * 1024
@@ -80,13 +81,14 @@ def check_literal(url: str, allow_private: bool) -> None:
 
 @lru_cache(maxsize=4096)
 def _literal_refused(netloc: str) -> bool:
-    """True when the URL's host, as it will be dialled, is a non-public IP literal (a name
-    is the resolver's to check). Cached: a fan-out calls the same hosts thousands of times."""
+    """True when the URL's host, as it will be dialled, is a non-public IP address, in any
+    spelling the C library reads (0177.0.0.1; a name is the resolver's to check). Cached:
+    a fan-out calls the same hosts thousands of times."""
     try:
-        host = (yarl.URL(f"http://{netloc}/").host or "").strip("[]")
-        return non_public(host)
+        address = numeric_address(yarl.URL(f"http://{netloc}/").host or "")
     except ValueError:
         return False
+    return address is not None and non_public(address)
 
 
 def session(allow_private: bool, timeout: float, concurrency: int) -> aiohttp.ClientSession:
@@ -123,6 +125,23 @@ def refused(exc: BaseException) -> bool:
             return True
         seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
     return False
+
+
+#: Connecting failed at once, and would again: nothing listens there, no route to it, or
+#: no such name. (A timeout, a reset or a temporary DNS failure may pass.)
+_UNREACHABLE = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH}
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when the callback could not be connected to at once: refused, unroutable, or
+    its name does not exist."""
+    if not isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    cause = exc.os_error
+    if isinstance(cause, socket.gaierror):
+        return cause.errno in _NO_SUCH_NAME
+    return cause.errno in _UNREACHABLE
 
 
 def describe(exc: BaseException) -> str:

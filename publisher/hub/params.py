@@ -36,6 +36,9 @@ class HubRequestError(ValueError):
 class HubRequest:
     mode: str
     callback: str
+    #: The callback's host as it will be dialled: its address when numeric, else the name
+    #: (without a trailing dot). What the per-host limit counts.
+    host: str
     topic: str  # the topic's path, e.g. /feeds/all.atom
     secret: str | None
     lease_seconds: int
@@ -78,11 +81,39 @@ def _split(url: str) -> SplitResult | None:
     return parts
 
 
-def _ip_literal(host: str) -> str | None:
+#: One part of an IPv4 address as the C library reads it (inet_aton, which getaddrinfo
+#: uses): decimal, octal after a 0, hexadecimal after 0x.
+_PART = re.compile(r"0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*", re.IGNORECASE)
+
+
+def _part(text: str) -> int:
+    if text[:2].lower() == "0x":
+        return int(text[2:], 16)
+    return int(text, 8 if text.startswith("0") else 10)
+
+
+def numeric_address(host: str) -> str | None:
+    """The IP address a numeric host stands for, or None for a name.
+
+    The C resolver reads more than dotted quads: one to four parts, each decimal, octal
+    (0177) or hexadecimal (0x7f), the last filling the bytes left, so 0177.0.0.1, 0x7f.1,
+    127.1 and 2130706433 all connect to 127.0.0.1. One trailing dot (an absolute name) is
+    read as the same address. An IPv4-mapped IPv6 address is its IPv4 address.
+    """
     try:
-        return str(ipaddress.ip_address(host.strip("[]")))
+        ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return None
+        parts = host.removesuffix(".").split(".")
+        if not 1 <= len(parts) <= 4 or not all(_PART.fullmatch(p) for p in parts):
+            return None
+        *leading, last = (_part(p) for p in parts)
+        if any(n > 0xFF for n in leading) or last >= 1 << 8 * (4 - len(leading)):
+            return None
+        value = sum(n << 8 * (3 - i) for i, n in enumerate(leading)) + last
+        return str(ipaddress.IPv4Address(value))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 def parse(
@@ -115,8 +146,8 @@ def parse(
         raise HubRequestError(
             400, "hub.callback must have a plain ASCII host name (IDNA-encode it: xn--...)."
         )
-    literal = _ip_literal(parts.hostname)
-    if literal is not None and non_public(literal) and not allow_private:
+    address = numeric_address(parts.hostname)
+    if address is not None and non_public(address) and not allow_private:
         raise HubRequestError(
             400,
             "hub.callback is on a private or local address, which this hub does not call.",
@@ -141,4 +172,5 @@ def parse(
         lease = min(max(int(lease_text), leases.minimum), leases.maximum)
     else:
         lease = leases.default
-    return HubRequest(mode, callback, path, secret, lease)
+    host = address or parts.hostname.removesuffix(".")
+    return HubRequest(mode, callback, host, path, secret, lease)

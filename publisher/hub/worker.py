@@ -132,8 +132,10 @@ class Worker:
     async def verify(
         self, http: aiohttp.ClientSession, intent: subscriptions.Intent
     ) -> bool | None:
-        """True if the subscriber confirms; False if it answers anything else; None if it
-        could not be reached (tried again)."""
+        """True if the subscriber confirms; False if it answers anything else, or if it
+        cannot be connected to at all (refused, unroutable, no such name), which a retry
+        would not change; None if it could not be reached otherwise, e.g. in time (tried
+        again)."""
         challenge = secrets.token_urlsafe(32)
         params = {
             "hub.mode": intent.mode,
@@ -153,6 +155,9 @@ class Worker:
         except client.FAILURES as exc:
             if client.refused(exc):
                 log.info("Verification refused for a callback on %s: not public", where)
+                return False
+            if client.unreachable(exc):
+                log.info("Verification dropped, %s unreachable: %s", where, client.describe(exc))
                 return False
             log.info("Verification of a callback on %s failed: %s", where, client.describe(exc))
             return None

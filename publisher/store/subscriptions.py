@@ -12,22 +12,21 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from publisher.store.history import format_time, parse_time
 from publisher.store.transaction import transaction
 
 
 class TooManyPending(Exception):
-    """The callback's host has HUB_MAX_PENDING_PER_HOST requests waiting already, or all
-    hosts together have MAX_PENDING."""
+    """Requests waiting for verification fill the callback address's share
+    (HUB_MAX_PENDING_PER_HOST), or the hub's (HUB_MAX_PENDING) and none could make room."""
 
-
-#: Requests awaiting verification from all hosts together: hosts are cheap to vary.
-MAX_PENDING = 1000
+    def __init__(self, everyone: bool) -> None:
+        super().__init__("the hub is full" if everyone else "the callback's address is full")
+        self.everyone = everyone
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,14 @@ class Subscription:
     expires: datetime
 
 
+@dataclass(frozen=True)
+class Added:
+    """A recorded request: its id, and the id of the request dropped to make room, if any."""
+
+    id: int
+    dropped: int | None = None
+
+
 def add_intent(
     conn: sqlite3.Connection,
     mode: str,
@@ -59,21 +66,51 @@ def add_intent(
     secret: str | None,
     lease_seconds: int,
     now: datetime,
-    max_pending_per_host: int,
-) -> None:
-    """Record a request to be verified at once by the worker."""
-    host = (urlsplit(callback).hostname or "").lower()
+    *,
+    host: str,
+    max_per_host: int,
+    max_pending: int,
+    make_room: Callable[[], Collection[int]] = tuple,
+) -> Added:
+    """Record a request to be verified at once by the worker.
+
+    ``host`` is the callback's address (or name) as the per-host limit counts it. When all
+    requests together reach ``max_pending``, the newest still waiting of the ids
+    ``make_room()`` gives is dropped to let this one in (the caller chooses them fairly);
+    with none, TooManyPending.
+    """
     stamp = format_time(now)
+    dropped = None
     with transaction(conn):
         (pending,) = conn.execute("SELECT COUNT(*) FROM intents WHERE host = ?", (host,)).fetchone()
+        if pending >= max_per_host:
+            raise TooManyPending(everyone=False)
         (everyone,) = conn.execute("SELECT COUNT(*) FROM intents").fetchone()
-        if pending >= max_pending_per_host or everyone >= MAX_PENDING:
-            raise TooManyPending(host)
-        conn.execute(
+        if everyone >= max_pending:
+            room = conn.execute(
+                "DELETE FROM intents WHERE id = (SELECT MAX(id) FROM intents"
+                " WHERE id IN (SELECT value FROM json_each(?))) RETURNING id",
+                (json.dumps(list(make_room())),),
+            ).fetchone()
+            if room is None:
+                raise TooManyPending(everyone=True)
+            dropped = room[0]
+        cur = conn.execute(
             "INSERT INTO intents (mode, callback, host, topic, secret, lease_seconds, created, due)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (mode, callback, host, topic, secret, lease_seconds, stamp, stamp),
         )
+    return Added(cur.lastrowid or 0, dropped)
+
+
+def still_pending(conn: sqlite3.Connection, callbacks: Mapping[int, str]) -> set[int]:
+    """Which of these requests (id: callback) still wait for verification. The callback
+    must match too: a finished request's id can be given to a new one."""
+    rows = conn.execute(
+        "SELECT id, callback FROM intents WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(callbacks)),),
+    )
+    return {id_ for id_, callback in rows if callbacks.get(id_) == callback}
 
 
 def claim_intents(

@@ -9,11 +9,14 @@ the parameter otherwise. Nothing here calls out to the network.
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
 
+from publisher.config import Settings
 from publisher.hub.params import HubRequestError, Leases, parse
+from publisher.hub.pending import Pending, client_of
 from publisher.publish import Publisher
 from publisher.store import subscriptions
 from publisher.store.db import connect
@@ -34,6 +37,15 @@ def _reject(status: int, reason: str) -> Response:
     return Response(reason + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
+def _pending(settings: Settings) -> Pending:
+    """This app's record of whose requests wait for verification (memory only)."""
+    found = current_app.extensions.get("publisher.hub.pending")
+    if found is None:
+        new = Pending(settings.hub_max_pending_per_client, settings.hub_max_pending)
+        found = current_app.extensions.setdefault("publisher.hub.pending", new)
+    return found
+
+
 @bp.post("/hub")
 def hub_request() -> Response:
     """Accept a subscribe or unsubscribe request for verification.
@@ -41,7 +53,8 @@ def hub_request() -> Response:
     :raise 400: a parameter is missing or malformed (the reason names it).
     :raise 404: hub.topic is not a feed or calendar of this service.
     :raise 413: the request is larger than a subscription request can be.
-    :raise 429: too many requests from this callback's host await verification.
+    :raise 429: too many requests await verification: this client's, for this callback's
+        address, or everyone's (see publisher.hub.pending).
     """
     publisher: Publisher = current_app.extensions["publisher"]
     settings = publisher.settings
@@ -59,29 +72,50 @@ def hub_request() -> Response:
     except (UnicodeDecodeError, ValueError):
         return _reject(400, "The form could not be read: send it as UTF-8, at most 50 fields.")
     form = dict(pairs)
-    topics = {path for path, pub in publisher.current.items() if pub.is_topic}
     leases = Leases(settings.hub_lease, settings.hub_lease_min, settings.hub_lease_max)
     try:
-        wanted = parse(form, settings.base, topics, leases, settings.hub_allow_private_callbacks)
+        wanted = parse(
+            form, settings.base, publisher.topics, leases, settings.hub_allow_private_callbacks
+        )
     except HubRequestError as exc:
         return _reject(exc.status, exc.reason)
+    client = client_of(request.remote_addr)
+    pending = _pending(settings)
     try:
         conn = connect(settings.database)
     except sqlite3.OperationalError:  # the database is busy for longer than its timeout
         return _busy()
+    alive = partial(subscriptions.still_pending, conn)
     try:
-        subscriptions.add_intent(
-            conn,
-            wanted.mode,
-            wanted.callback,
-            wanted.topic,
-            wanted.secret,
-            wanted.lease_seconds,
-            publisher.clock(),
-            settings.hub_max_pending_per_host,
-        )
-    except subscriptions.TooManyPending:
-        return _reject(429, "Too many requests from this callback's host await verification.")
+        with pending.lock:
+            if not pending.has_room(client, alive):
+                return _reject(
+                    429,
+                    "Too many of your requests await verification: send this one again once "
+                    "the hub has checked them.",
+                )
+            added = subscriptions.add_intent(
+                conn,
+                wanted.mode,
+                wanted.callback,
+                wanted.topic,
+                wanted.secret,
+                wanted.lease_seconds,
+                publisher.clock(),
+                host=wanted.host,
+                max_per_host=settings.hub_max_pending_per_host,
+                max_pending=settings.hub_max_pending,
+                make_room=partial(pending.room_for, client, alive),
+            )
+            pending.add(client, added.id, wanted.callback, added.dropped, alive)
+    except subscriptions.TooManyPending as exc:
+        if exc.everyone:
+            return _reject(
+                429,
+                "The hub has too many requests from all clients awaiting verification: "
+                "send the request again in a minute.",
+            )
+        return _reject(429, "Too many requests for this callback's address await verification.")
     except sqlite3.OperationalError:
         return _busy()
     finally:
