@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from publisher.config import load_settings
 from publisher.errors import PublisherError
@@ -68,6 +69,10 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
         app.extensions["publisher.worker"] = (stop_worker, thread)
     if settings.access_log:
         _log_requests(app)
+    if settings.proxies:
+        # REMOTE_ADDR from X-Forwarded-For, as the proxies wrote it; nothing else (links
+        # come from BASE_URL, never from the request).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=0, x_host=0)  # type: ignore[method-assign]
     app.wsgi_app = serving.PublicationServer(  # type: ignore[method-assign]
         app.wsgi_app, publisher, app.extensions["publisher.served"], settings.access_log
     )

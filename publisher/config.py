@@ -159,6 +159,14 @@ SETTINGS: tuple[Setting, ...] = (
         "it has been received whole.",
     ),
     Setting(
+        "PROXIES",
+        0,
+        "Reverse proxies in front of publisher serve (nginx alone: 1). With 1 or more, a "
+        "client's address, which only the hub's per-client limits use, is read from "
+        "X-Forwarded-For as that many proxies wrote it; with 0 the header is ignored, since "
+        "any client could write it.",
+    ),
+    Setting(
         "HEADER_TIMEOUT",
         10.0,
         "Seconds a client may take to send a request's headers, from their first byte, and "
@@ -258,6 +266,7 @@ class Settings:
     host: str
     port: int
     threads: int
+    proxies: int
     header_timeout: float
     body_timeout: float
     connections: int

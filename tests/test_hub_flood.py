@@ -204,3 +204,27 @@ def test_hub_request_does_not_rebuild_the_topic_set(make_app, serve):
     accepted = subscribe(server, "http://127.0.0.9:9/cb")
     assert (refused.status_code, accepted.status_code) == (404, 202)
     assert CountingWalks.walks == 0
+
+
+def post_forwarded(server, forwarded_for: str, callback: str) -> int:  # noqa: ANN001
+    form = {"hub.mode": "subscribe", "hub.callback": callback, "hub.topic": BASE + TOPIC}
+    return server.post("/hub", data=form, headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_behind_a_proxy_each_forwarded_client_has_its_own_room(make_app, serve):
+    """Behind nginx every request comes from 127.0.0.1: one client's flood took the room of
+    every other. With PUBLISHER_PROXIES=1 the client is the address the proxy forwarded."""
+    server = serve(make_app(**HUB_SETTINGS, worker=False, proxies=1))
+    share = server.publisher.settings.hub_max_pending_per_client
+    flood = [post_forwarded(server, "203.0.113.5", f"http://127.0.0.2:9/{n}") for n in range(30)]
+    assert flood.count(202) == share and flood.count(429) == 30 - share
+    assert post_forwarded(server, "203.0.113.6", "http://127.0.0.3:9/cb") == 202
+
+
+def test_without_proxies_a_forwarded_address_is_ignored(make_app, serve):
+    """With no proxy declared, X-Forwarded-For is the client's own words: a flooder that
+    writes a new address in each request still has one room."""
+    server = serve(make_app(**HUB_SETTINGS, worker=False))
+    share = server.publisher.settings.hub_max_pending_per_client
+    flood = [post_forwarded(server, f"203.0.113.{n}", f"http://127.0.0.2:9/{n}") for n in range(30)]
+    assert flood.count(202) == share

@@ -8,7 +8,8 @@ fairness: one client, or a few, cannot stop everyone else subscribing).
 The client's address is kept in this process's memory only, never logged nor written to
 the database, like the access log that records none. An IPv6 client counts by its /64, the
 block one host or site is given and can pick addresses from at will. Behind a reverse proxy
-every request comes from the proxy, so all its clients share one client's room.
+the address is the one the proxy forwarded (PUBLISHER_PROXIES); without that setting every
+request comes from the proxy, so all its clients share one client's room.
 
 Requests are known by id and callback; those the worker has verified or dropped meanwhile
 (perhaps in another process) are forgotten when ``alive`` says they no longer wait.
