@@ -50,20 +50,24 @@ def serving(tmp_path: Path, port: int | None = None, **settings: str) -> Iterato
     process = launch(["--port", str(port)], env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"publisher serve ended: {process.stdout.read().decode()}")
-            try:
-                if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            pytest.fail("publisher serve did not answer within 20 s")
+        wait_ready(url, process)
         yield url, process
     finally:
         stop(process)
+
+
+def wait_ready(url: str, process: subprocess.Popen, limit: float = 20) -> None:
+    """Wait until the server at ``url`` has something to serve; fail if it ends or waits."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"publisher serve ended: {process.stdout.read().decode()}")
+        try:
+            if requests.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    pytest.fail(f"publisher serve did not answer within {limit:.0f} s")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""HTML pages from the Jinja templates in templates/: pure, like every renderer here.
+"""HTML pages from the Jinja templates in publisher/templates/: pure, like every renderer here.
 
 Autoescaping is on for every template, so text from the data is always escaped.
 """

@@ -1,6 +1,6 @@
 """The built-in WebSub hub's HTTP side, at /hub (W3C WebSub §5.1).
 
-``GET /hub`` is a published page (templates/hub.html). ``POST /hub`` takes a subscribe or
+``GET /hub`` is a published page (publisher/templates/hub.html). ``POST /hub`` takes a subscribe or
 unsubscribe request: 202 Accepted when it can be acted on, then the worker verifies the
 intent with the subscriber (§5.3) before anything changes; a 4xx with a plain reason naming
 the parameter otherwise. Nothing here calls out to the network.
