@@ -20,6 +20,11 @@ from publisher.web import access, admin, documents, health, hub, serving
 
 log = logging.getLogger("publisher")
 
+#: Seconds before a failed re-render of the next meetings is tried again, doubling up to
+#: the last.
+FIRST_RETRY = 10.0
+LAST_RETRY = 3600.0
+
 
 def _load(publisher: Publisher) -> None:
     """Load the data; a refusal is logged with the checker's message and changes nothing."""
@@ -84,15 +89,29 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
 
 
 def _follow_the_clock(publisher: Publisher, stop: threading.Event, interval: float) -> None:
-    """Render again when a listed meeting ends (calendars.upcoming gives the moment), so
-    the next meetings move on with no request and no data change."""
+    """Pick up a publication another process wrote (``publisher reload``; at most once per
+    REFRESH_INTERVAL, here rather than in a request, which then never waits for the
+    database), and render again when a listed meeting ends (calendars.upcoming gives the
+    moment), so the next meetings move on with no request and no data change.
+
+    A re-render that fails (the data has meanwhile been broken) is tried again after a wait
+    that doubles up to an hour, and its message is logged once per try, not four times a
+    second."""
+    retry_at = 0.0
+    wait = FIRST_RETRY
     while not stop.wait(interval):
         try:
+            publisher.refresh()
+            if time.monotonic() < retry_at:
+                continue
             publisher.reload_if_due()
+            wait = FIRST_RETRY
         except PublisherError as exc:
             log.error("The data was not loaded; still serving the last good publication.\n%s", exc)
+            retry_at, wait = time.monotonic() + wait, min(wait * 2, LAST_RETRY)
         except Exception:  # logged; the last good publication stays served
             log.exception("Rendering the next meetings again failed")
+            retry_at, wait = time.monotonic() + wait, min(wait * 2, LAST_RETRY)
 
 
 def close_app(app: Flask) -> None:

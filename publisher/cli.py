@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import socket
@@ -32,21 +33,39 @@ def database_for(data: str) -> str:
     default = load_settings({}).database
     if Path(data).resolve() == Path(load_settings({}).data).resolve():
         return default
-    name = "-".join(part for part in Path(data).resolve().parts[-2:] if part not in ("/", ""))
+    folder = Path(data).resolve()
+    name = "-".join(part for part in folder.parts[-2:] if part not in ("/", ""))
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return str(Path(default).parent / f"publisher-{slug}.sqlite3")
+    # The folder's whole path in a few characters: two folders whose last two names are
+    # the same (x1/proj/data, x2/proj/data) still get a database each.
+    mark = hashlib.sha256(str(folder).encode()).hexdigest()[:8]
+    return str(Path(default).parent / f"publisher-{slug}-{mark}.sqlite3")
 
 
-def _adopt(settings: Settings) -> None:
-    """Record, before the server starts, that the database publishes this data folder."""
-    from publisher.publish import claim
+def _folder_refused(settings: Settings, adopt: bool) -> str | None:
+    """Why the server must not start on this database with this data folder, in plain
+    words, or None. With ``adopt``, the folder is loaded now, and recorded only if that
+    load succeeds (as ``publisher reload --adopt``)."""
+    from publisher.publish import Publisher, check_folder
     from publisher.store.db import connect
 
+    if adopt:
+        publisher = Publisher(settings)
+        try:
+            print(publisher.reload(adopt=True), file=sys.stderr)
+        except PublisherError as exc:
+            return str(exc)
+        finally:
+            publisher.close()
+        return None
     conn = connect(settings.database)
     try:
-        claim(conn, settings, adopt=True)
+        check_folder(conn, settings)
+    except PublisherError as exc:
+        return str(exc)
     finally:
         conn.close()
+    return None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -101,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the directory's pages, feeds and calendars over HTTP until stopped with Ctrl-C;
     a data file changed while serving is loaded by itself."""
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
 
     if args.data and not args.database and "PUBLISHER_DATABASE" not in os.environ:
@@ -131,9 +150,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not Path(settings.data).is_dir():
         print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
         return 1
-    if args.adopt:
-        _adopt(settings)
-    problem = _port_taken(settings.host, settings.port)
+    problem = _port_taken(settings.host, settings.port) or _folder_refused(settings, args.adopt)
     if problem:
         print(problem, file=sys.stderr)
         return 1
@@ -143,13 +160,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.RSGI,  # request bodies are read on its event loop (web/front.py)
+        # HTTP/1.1 only: browsers speak HTTP/2 only over TLS, which a proxy in front ends,
+        # and an HTTP/2 connection that sends nothing more is never timed out.
+        http=HTTPModes.http1,
         workers=1,
         backlog=settings.backlog,
         backpressure=connections,
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
         log_access=False,  # our own access log has no IP address or Referer
-        # A worker that dies (the OOM killer, a crash) is started again; the listening
-        # socket stays open in the main process meanwhile, so connections wait, not fail.
+        # A worker that dies (the OOM killer, a crash) is started again at once; for the
+        # fraction of a second it takes, new connections are refused.
         respawn_failed_workers=True,
         respawn_interval=1.0,
         # granian can hang on SIGTERM after serving (emmett-framework/granian#875): a
@@ -277,21 +297,13 @@ def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting with its value now (secrets hidden), as it is written in the
     environment: 1 or 0 for yes or no."""
     settings = load_settings()
-    try:
-        for setting in SETTINGS:
-            value = getattr(settings, setting.name.lower())
-            if setting.secret and value:
-                value = "(set)"
-            elif isinstance(value, bool):
-                value = int(value)
-            print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader stopped early (publisher settings | head). Python would fail again
-        # flushing standard output at exit, so it goes nowhere from now on (the Python
-        # documentation's recipe, "Note on SIGPIPE").
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name.lower())
+        if setting.secret and value:
+            value = "(set)"
+        elif isinstance(value, bool):
+            value = int(value)
+        print(f"PUBLISHER_{setting.name}={value}\n    {setting.help}")
     return 0
 
 
@@ -307,7 +319,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--database",
                 help="SQLite file (default: PUBLISHER_DATABASE; with --data of another "
-                "folder, a file of its own such as instance/publisher-examples-meetings.sqlite3)",
+                "folder, a file of its own such as "
+                "instance/publisher-examples-meetings-1a2b3c4d.sqlite3)",
             )
 
     def adopt_arg(p: argparse.ArgumentParser) -> None:
@@ -384,10 +397,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
     except SettingError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped early (publisher settings | head). Python would fail again
+        # flushing standard output at exit, so it goes nowhere from now on (the Python
+        # documentation's recipe, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ The README lists every setting; ``tests/test_docs.py`` keeps the two in step.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ class Setting:
     default: Any
     help: str
     secret: bool = False
+    #: The smallest and largest value a number may take (numbers are never negative).
+    minimum: float = 0
+    maximum: float = 10**9
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -40,7 +44,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Bearer token for POST /admin/reload. Empty switches the endpoint off.",
         secret=True,
     ),
-    Setting("FEED_MAX_ENTRIES", 100, "Entries per feed: the most recently changed ones."),
+    Setting(
+        "FEED_MAX_ENTRIES",
+        100,
+        "Entries per feed: the most recently changed ones.",
+        minimum=1,
+        maximum=10000,
+    ),
     Setting(
         "TAG_AUTHORITY",
         "",
@@ -57,7 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
         "X-PUBLISHED-TTL). Google and Outlook choose their own pace whatever it says.",
     ),
     Setting("WATCH", True, "Reload by itself when a data file changes while serving."),
-    Setting("WATCH_INTERVAL", 0.25, "Seconds between two looks at the data files."),
+    Setting(
+        "WATCH_INTERVAL",
+        0.25,
+        "Seconds between two looks at the data files.",
+        minimum=0.001,
+        maximum=3600,
+    ),
     Setting(
         "WATCH_SETTLE",
         0.5,
@@ -69,6 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "Seconds between two checks, in each server process, for a publication written by "
         "another process (publisher reload).",
+        minimum=0,
+        maximum=3600,
     ),
     Setting(
         "ACCESS_LOG",
@@ -96,7 +114,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Allow callbacks on loopback, private, link-local and other non-public addresses "
         "(only for local testing).",
     ),
-    Setting("HUB_TIMEOUT", 10.0, "Seconds each request to a subscriber or hub may take."),
+    Setting(
+        "HUB_TIMEOUT",
+        10.0,
+        "Seconds each request to a subscriber or hub may take.",
+        minimum=0.1,
+        maximum=600,
+    ),
     Setting(
         "HUB_RETRY_FOR",
         86400,
@@ -115,12 +139,16 @@ SETTINGS: tuple[Setting, ...] = (
         100,
         "Subscription requests waiting for verification, at most, per callback address (every "
         "spelling of one IP address counts as that address; a name counts as itself).",
+        minimum=1,
+        maximum=10000000,
     ),
     Setting(
         "HUB_MAX_PENDING_PER_CLIENT",
         20,
         "Subscription requests waiting for verification, at most, per client: the address a "
         "request comes from (an IPv6 one by its /64), kept in memory only, never logged.",
+        minimum=1,
+        maximum=10000000,
     ),
     Setting(
         "HUB_MAX_PENDING",
@@ -128,20 +156,36 @@ SETTINGS: tuple[Setting, ...] = (
         "Subscription requests waiting for verification, at most, from all clients together. "
         "When full, a client with fewer waiting takes the place of the newest request of the "
         "client with the most.",
+        minimum=1,
+        maximum=10000000,
     ),
     Setting(
         "WORKER",
         True,
         "Run the delivery worker inside publisher serve (else run publisher worker).",
     ),
-    Setting("WORKER_CONCURRENCY", 32, "Requests the delivery worker has in flight at most."),
+    Setting(
+        "WORKER_CONCURRENCY",
+        32,
+        "Requests the delivery worker has in flight at most.",
+        minimum=1,
+        maximum=10000,
+    ),
     Setting(
         "WORKER_LEASE",
         60.0,
         "Seconds a worker holds the deliveries it claims; after that, should it have died, "
         "another worker sends them.",
+        minimum=1,
+        maximum=86400,
     ),
-    Setting("WORKER_POLL", 0.25, "Seconds between two looks for due deliveries when idle."),
+    Setting(
+        "WORKER_POLL",
+        0.25,
+        "Seconds between two looks for due deliveries when idle.",
+        minimum=0.001,
+        maximum=3600,
+    ),
     Setting(
         "LOAD_HELPERS",
         1,
@@ -150,13 +194,15 @@ SETTINGS: tuple[Setting, ...] = (
         "0: none.",
     ),
     Setting("HOST", "127.0.0.1", "Address publisher serve listens on."),
-    Setting("PORT", 8000, "Port publisher serve listens on."),
+    Setting("PORT", 8000, "Port publisher serve listens on.", minimum=1, maximum=65535),
     Setting(
         "THREADS",
         4,
         "Threads of the server process for requests that are not a published document "
         "(the hub, admin and health endpoints, 404 pages). A request reaches one only once "
         "it has been received whole.",
+        minimum=1,
+        maximum=1000,
     ),
     Setting(
         "PROXIES",
@@ -171,24 +217,32 @@ SETTINGS: tuple[Setting, ...] = (
         10.0,
         "Seconds a client may take to send a request's headers, from their first byte, and "
         "that a kept-alive connection may stay idle; the connection is then closed.",
+        minimum=1,
+        maximum=3600,
     ),
     Setting(
         "BODY_TIMEOUT",
         10.0,
         "Seconds a client may take to send a request's body (POST /hub, /admin/reload); "
         "it is then answered 408 and the connection closed. No thread waits meanwhile.",
+        minimum=1,
+        maximum=3600,
     ),
     Setting(
         "CONNECTIONS",
         4096,
         "Connections publisher serve holds open at most; more wait in the listen queue. "
         "The open-files limit is raised to fit, if the system allows.",
+        minimum=1,
+        maximum=1000000,
     ),
     Setting(
         "BACKLOG",
         1024,
         "Length of the listen queue of connections not yet accepted (the system caps it at "
         "net.core.somaxconn).",
+        minimum=1,
+        maximum=65535,
     ),
 )
 
@@ -219,8 +273,6 @@ def _parse(setting: Setting, raw: str) -> Any:
             raise SettingError(
                 f"{PREFIX}{setting.name}={raw!r}: write a number, e.g. {setting.default}."
             ) from None
-        if value < 0:
-            raise SettingError(f"{PREFIX}{setting.name}={raw!r}: must not be negative.")
         return value
     return raw
 
@@ -305,6 +357,9 @@ def load_settings(
         parts = urlsplit(hub)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingError(f"{PREFIX}HUBS: {hub!r} is not a web address; write https://...")
+    if any(c.isspace() for c in values["admin_token"]):
+        # A client's header is read without the spaces around it: never equal.
+        raise SettingError(f"{PREFIX}ADMIN_TOKEN must not contain spaces or line breaks.")
     if 0 < len(values["admin_token"]) < ADMIN_TOKEN_MIN:
         raise SettingError(
             f"{PREFIX}ADMIN_TOKEN is {len(values['admin_token'])} characters long: use at least "
@@ -322,7 +377,13 @@ def load_settings(
         raise SettingError(
             f"{PREFIX}HUB_LEASE must lie between {PREFIX}HUB_LEASE_MIN and {PREFIX}HUB_LEASE_MAX."
         )
-    for name in ("threads", "connections", "backlog", "header_timeout", "body_timeout"):
-        if not values[name] > 0:
-            raise SettingError(f"{PREFIX}{name.upper()} must be more than 0.")
+    for setting in SETTINGS:
+        value = values[setting.name.lower()]
+        if type(setting.default) in (int, float) and not (
+            math.isfinite(value) and setting.minimum <= value <= setting.maximum
+        ):
+            raise SettingError(
+                f"{PREFIX}{setting.name}={value!r}: write a number from "
+                f"{setting.minimum:g} to {setting.maximum:g}."
+            )
     return Settings(**values)

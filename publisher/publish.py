@@ -77,11 +77,16 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def claim(conn: sqlite3.Connection, settings: Settings, adopt: bool = False) -> None:
-    """Check (and record) that the database publishes the settings' data folder; ``adopt``
-    makes it so (publisher serve --adopt, before the server starts)."""
+def data_folder(settings: Settings) -> identity.Folder:
+    """The settings' data folder as a database records it (publisher.store.identity)."""
     data = Path(settings.data)
-    identity.claim(conn, data, Path(settings.database), files.site_title(data), adopt)
+    return identity.of(data, Path(settings.database), files.site_title(data))
+
+
+def check_folder(conn: sqlite3.Connection, settings: Settings) -> None:
+    """Raise DataFolderError if the database publishes another data folder than the
+    settings' (publisher serve checks before it starts)."""
+    identity.check(conn, data_folder(settings), Path(settings.database))
 
 
 class Publisher:
@@ -168,7 +173,7 @@ class Publisher:
         """Load the data folder and publish it. ``adopt``: publish it even if the database
         published another folder until now (publisher.store.identity).
 
-        Raises a PublisherError, changing nothing (but an adoption asked for):
+        Raises a PublisherError, changing nothing (an adoption included):
         DataFolderError (the database publishes another folder), DirectoryError (the
         checker's problems), MassRemovalError (unconfirmed removal of more than half),
         SlugTakenError.
@@ -178,7 +183,8 @@ class Publisher:
             _collector_paused(),
             Helpers(self.settings.load_helpers, version=render_version) as helpers,
         ):
-            claim(self.conn, self.settings, adopt)
+            folder = data_folder(self.settings)
+            unrecorded = identity.check(self.conn, folder, Path(self.settings.database), adopt)
             contents = files.read_folder(self.data)
             state = self._state(contents)
             row = self.conn.execute(
@@ -187,6 +193,9 @@ class Publisher:
             now = self.clock()
             due = stored.due(self.conn)
             if row and row[0] == state and self.current and (due is None or now < due):
+                if unrecorded:  # the same data, moved or adopted: nothing else to load
+                    with transaction(self.conn):
+                        identity.record(self.conn, folder)
                 self.refresh(force=True)
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
@@ -196,6 +205,8 @@ class Publisher:
             helpers.warm(prepare_helper)  # while this process records the history
             max_changes = self.settings.feed_max_entries
             with checkpoint_later(self.conn), transaction(self.conn):
+                if unrecorded:
+                    identity.record(self.conn, folder)
                 base = history.tag_base(
                     self.conn, self.settings.tag_authority, self.settings.base_url, now
                 )

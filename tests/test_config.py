@@ -36,7 +36,7 @@ def test_environment_variables_are_read(variable, raw, field, value):
     ("variable", "raw", "message"),
     [
         ("PUBLISHER_FEED_MAX_ENTRIES", "many", "write a number"),
-        ("PUBLISHER_PORT", "-1", "must not be negative"),
+        ("PUBLISHER_PORT", "-1", "write a number from 1 to 65535"),
         ("PUBLISHER_WATCH", "maybe", "write 1 or 0"),
     ],
 )
@@ -74,3 +74,29 @@ def test_markup_in_the_publisher_name_is_refused_at_start():
     (publisher check), and neither may this one."""
     with pytest.raises(SettingError, match="PUBLISHER_NAME must not contain < or >"):
         load_settings(environ={"PUBLISHER_NAME": "Groups <img src=x onerror=alert(1)>"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("PUBLISHER_HEADER_TIMEOUT", "inf"),
+        ("PUBLISHER_HEADER_TIMEOUT", "0.0001"),
+        ("PUBLISHER_BACKLOG", "99999999999"),
+        ("PUBLISHER_HUB_MAX_PENDING", "0"),
+        ("PUBLISHER_HUB_TIMEOUT", "nan"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_at_start_not_in_a_traceback(variable, raw):
+    """inf and a huge backlog crashed publisher serve with OverflowError; a header timeout
+    of 0.0001 s dropped every request whose headers came in two packets; a pending cap of 0
+    refused every subscriber."""
+    with pytest.raises(SettingError, match=f"{variable}=.*write a number from"):
+        load_settings(environ={variable: raw})
+
+
+@pytest.mark.parametrize("token", ["abcdefghijklmnopq ", " " * 16, "abcdefgh\nijklmnopq"])
+def test_an_admin_token_with_spaces_is_refused_at_start(token):
+    """A token ending in a space was accepted, and could never match the header (read
+    without the spaces around it): a 401 for ever, with no hint why."""
+    with pytest.raises(SettingError, match="must not contain spaces"):
+        load_settings(environ={"PUBLISHER_ADMIN_TOKEN": token})

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -49,7 +50,17 @@ def test_a_preview_of_another_folder_never_touches_the_main_database(tmp_path):
     _serve_until(tmp_path, "Example meeting groups (fictional)", "--data", "examples/meetings")
     assert _digest(main) == before
     assert not main.with_name(main.name + "-wal").exists()
-    assert (tmp_path / "instance" / "publisher-examples-meetings.sqlite3").exists()
+    assert len(list((tmp_path / "instance").glob("publisher-examples-meetings-*.sqlite3"))) == 1
+
+
+def test_two_previews_whose_folders_end_alike_get_a_database_each(tmp_path):
+    """x1/proj/data and x2/proj/data were both given instance/publisher-proj-data.sqlite3,
+    and the second was then refused as another site's folder."""
+    from publisher.cli import database_for
+
+    assert database_for(str(tmp_path / "x1" / "proj" / "data")) != database_for(
+        str(tmp_path / "x2" / "proj" / "data")
+    )
 
 
 def _serve_until(cwd, shows: str, *args: str) -> str:  # noqa: ANN001
@@ -201,3 +212,68 @@ def test_reload_adopt_on_the_command_line(tmp_path, data_dir, meetings_dir):
         [*cli, "--data", str(meetings_dir), "--adopt", "--confirm-removals"], **run
     )
     assert adopted.returncode == 0, adopted.stderr
+
+
+def test_a_failed_adoption_leaves_the_published_folder_recorded(
+    data_dir, database, meetings_dir, clock
+):
+    """The adoption was written before the load: a load of the adopted folder that then
+    failed (errors in its data) left the database refusing the folder it still served."""
+    first = publisher_on(data_dir, database, clock)
+    first.reload()
+    first.close()
+    (meetings_dir / "site.yaml").write_text("title: [\n", encoding="utf-8")
+    other = publisher_on(meetings_dir, database, clock)
+    with pytest.raises(PublisherError, match="nothing was loaded"):
+        other.reload(adopt=True, confirm_removals=True)
+    other.close()
+    again = publisher_on(data_dir, database, clock)
+    clock.advance(minutes=1)
+    assert again.reload().unchanged  # still the folder the database publishes
+    again.close()
+
+
+def _serve_refused(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher.cli", "serve", *args],
+        cwd=ROOT,
+        env={**_env(), "PUBLISHER_WATCH": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_serve_does_not_start_on_a_database_that_publishes_another_folder(
+    data_dir, database, meetings_dir, clock
+):
+    """It logged the refusal, then served the other site's publication under this folder's
+    address as if nothing were wrong."""
+    first = publisher_on(data_dir, database, clock)
+    first.reload()
+    first.close()
+    port = str(free_port())
+    refused = _serve_refused(
+        "--data", str(meetings_dir), "--database", str(database), "--port", port
+    )
+    assert refused.returncode == 1
+    assert "publisher reload --adopt" in refused.stderr
+
+
+def test_serve_adopt_on_a_port_in_use_adopts_nothing(data_dir, database, meetings_dir, clock):
+    first = publisher_on(data_dir, database, clock)
+    first.reload()
+    first.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        refused = _serve_refused(
+            "--adopt", "--data", str(meetings_dir), "--database", str(database), "--port", port
+        )
+    assert refused.returncode == 1 and "Cannot listen" in refused.stderr
+    again = publisher_on(data_dir, database, clock)
+    clock.advance(minutes=1)
+    assert again.reload().unchanged
+    again.close()

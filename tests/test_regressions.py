@@ -13,6 +13,7 @@ from lxml import etree, html
 
 from publisher.directory.validate import check_directory
 from publisher.errors import DirectoryError, SlugTakenError
+from tests.conftest import ROOT
 from tests.test_history import (
     CHANGES,
     atom_entries,
@@ -371,16 +372,29 @@ def test_a_lower_case_bearer_scheme_is_accepted(make_app, serve):
     assert server.post("/admin/reload", headers=wrong).status_code == 401
 
 
-def test_settings_piped_into_head_ends_without_a_traceback():
+@pytest.mark.parametrize(
+    "command", [["settings"], ["check"], ["hub", "subscriptions"]], ids=" ".join
+)
+def test_a_command_piped_into_head_ends_without_a_traceback(command, tmp_path):
     """`publisher settings | head`: the reader goes away, and a BrokenPipeError traceback
-    ended the output. Here the reading end is closed before the command writes at all."""
+    ended the output; then `check` and `hub subscriptions` did the same. Here the reading
+    end is closed before the command writes at all."""
     read, write = os.pipe()
     os.close(read)
     try:
-        result = publisher_settings({}, capture_output=False, stdout=write, stderr=subprocess.PIPE)
+        result = subprocess.run(
+            [sys.executable, "-m", "publisher.cli", *command],
+            cwd=ROOT,
+            env={"PATH": "", "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3")},
+            text=True,
+            timeout=60,
+            check=False,
+            stdout=write,
+            stderr=subprocess.PIPE,
+        )
     finally:
         os.close(write)
-    assert result.stderr == ""
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
 
 
 def test_settings_prints_booleans_as_written_in_the_environment():
@@ -390,3 +404,22 @@ def test_settings_prints_booleans_as_written_in_the_environment():
     assert "PUBLISHER_WATCH=1\n" in result.stdout
     assert "PUBLISHER_ACCESS_LOG=0\n" in result.stdout
     assert "True" not in result.stdout and "False" not in result.stdout
+
+
+def test_a_failing_re_render_of_the_next_meetings_is_logged_once_not_four_times_a_second(
+    make_app, data_dir, clock, caplog
+):
+    """Once the next meetings were due to move on and the data had meanwhile been broken,
+    the clock thread tried again every WATCH_INTERVAL and logged the whole refusal each
+    time: about 10 MB of log an hour."""
+    import time
+
+    app = make_app(watch_interval=0.01)
+    publisher = app.extensions["publisher"]
+    (data_dir / "community-groups.yaml").write_text("groups: [\n", encoding="utf-8")
+    publisher.due = clock.now  # the next meetings are due to move on now
+    deadline = time.monotonic() + 1.0  # a hundred looks of the clock thread
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    refusals = [r for r in caplog.records if "The data was not loaded" in r.getMessage()]
+    assert len(refusals) == 1

@@ -173,3 +173,64 @@ def test_a_restart_on_the_same_port_succeeds_at_once(tmp_path):
         process.wait(timeout=15)
     with serving(tmp_path, port=port) as (url, _):
         assert requests.get(url + "/", timeout=5).status_code == 200
+
+
+def raw_request(port: int, head: bytes, body: bytes = b"", close_after: bool = False) -> bytes:
+    """Send ``head`` and ``body`` on a new connection; the first answer's bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head + body)
+        if close_after:
+            sock.shutdown(socket.SHUT_WR)
+        return sock.recv(4096)
+
+
+FORM_HEAD = (
+    b"POST /hub HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+)
+
+
+def test_a_body_cut_short_is_not_acted_on(tmp_path):
+    """A subscription request whose client closed before its whole body was sent reached
+    the hub, which accepted the callback cut short (202)."""
+    form = b"hub.mode=subscribe&hub.topic=http%3A%2F%2F127.0.0.1%2Ffeeds%2Fall.atom&hub.callback="
+    with serving(tmp_path) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        head = FORM_HEAD + f"Content-Length: {len(form) + 40}\r\n\r\n".encode()
+        answer = raw_request(port, head, form + b"https://example.org/cb?tok", close_after=True)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+
+
+def test_a_large_content_length_is_refused_before_the_body_is_invited(tmp_path):
+    with serving(tmp_path) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        head = FORM_HEAD + b"Content-Length: 100000000\r\nExpect: 100-continue\r\n\r\n"
+        answer = raw_request(port, head)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+
+
+def test_an_underscore_header_cannot_pass_for_the_forwarded_address(tmp_path):
+    """X_Forwarded_For became HTTP_X_FORWARDED_FOR beside the proxy's own header, and a
+    client writing a new one each time escaped the per-client limit."""
+    with serving(
+        tmp_path,
+        proxies="1",
+        hub_max_pending_per_client="1",
+        hub_allow_private_callbacks="1",
+        worker="0",
+    ) as (url, _):
+        statuses = []
+        for n in range(3):
+            form = {
+                "hub.mode": "subscribe",
+                "hub.topic": url + "/feeds/all.atom",
+                "hub.callback": f"http://127.0.0.2:9/{n}",
+            }
+            statuses.append(
+                requests.post(
+                    url + "/hub",
+                    data=form,
+                    headers={"X-Forwarded-For": "203.0.113.1", "X_Forwarded_For": f"10.0.0.{n}"},
+                    timeout=5,
+                ).status_code
+            )
+    assert statuses == [202, 429, 429]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.errors import DataFolderError
-from publisher.store.transaction import transaction
 
 log = logging.getLogger(__name__)
 
@@ -53,32 +52,34 @@ def read(conn: sqlite3.Connection) -> Folder | None:
     return Folder(**{field: rows.get(key, "") for field, key in _KEYS.items()})
 
 
-def claim(
-    conn: sqlite3.Connection, data: Path, database: Path, title: str, adopt: bool = False
-) -> None:
-    """Check that the database publishes the folder ``data``, and record it (first load,
-    adoption, or the same folder moved or retitled). A database that has published nothing
-    yet takes any folder: it has no history to protect.
-
-    Raises DataFolderError, changing nothing, for another folder unless ``adopt``; its
-    message says how to adopt it.
-    """
-    given = of(data, database, title)
-    with transaction(conn):
-        recorded = read(conn)
-        if recorded == given:
-            return
-        published = conn.execute("SELECT 1 FROM loads LIMIT 1").fetchone() is not None
-        if recorded is not None and published and not recorded.same_place(given):
-            if not adopt:
-                raise DataFolderError(
-                    os.path.abspath(database),
-                    os.path.abspath(data),
-                    (recorded.folder, recorded.title),
-                    (given.folder, given.title),
-                )
-            log.warning("%s now publishes %s (adopted).", database, given.folder)
-        conn.executemany(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            [(key, getattr(given, field)) for field, key in _KEYS.items()],
+def check(conn: sqlite3.Connection, given: Folder, database: Path, adopt: bool = False) -> bool:
+    """Whether the database may publish the folder ``given``; raises DataFolderError,
+    changing nothing, for another folder unless ``adopt`` (its message says how to adopt
+    it). A database that has published nothing yet takes any folder: it has no history to
+    protect. True when ``given`` must be recorded (``record``) with the load that
+    publishes it: first load, adoption, or the same folder moved or retitled."""
+    recorded = read(conn)
+    if recorded == given:
+        return False
+    published = conn.execute("SELECT 1 FROM loads LIMIT 1").fetchone() is not None
+    if recorded is not None and published and not recorded.same_place(given) and not adopt:
+        raise DataFolderError(
+            os.path.abspath(database),
+            given.folder,
+            (recorded.folder, recorded.title),
+            (given.folder, given.title),
         )
+    return True
+
+
+def record(conn: sqlite3.Connection, given: Folder) -> None:
+    """Record that the database publishes ``given``, inside the transaction of the load
+    that publishes it: a load that fails (errors in the data, a refused mass removal)
+    leaves the folder published until then recorded."""
+    recorded = read(conn)
+    if recorded is not None and not recorded.same_place(given):
+        log.warning("The database now publishes %s (adopted).", given.folder)
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        [(key, getattr(given, field)) for field, key in _KEYS.items()],
+    )

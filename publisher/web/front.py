@@ -88,6 +88,11 @@ class Front:
                 return
         body = b""
         if method not in BODILESS:
+            length = scope.headers.get("content-length")
+            if length is not None and not (length.isdigit() and int(length) <= MAX_BODY):
+                # Refused unread: no "100 Continue" invites a client to send it.
+                proto.response_str(413, PLAIN, "The request is too large.\n")
+                return
             try:
                 body = await asyncio.wait_for(read_body(proto, MAX_BODY), self.body_timeout)
             except TimeoutError:
@@ -99,6 +104,13 @@ class Front:
                 return
             except BodyTooLarge:
                 proto.response_str(413, PLAIN, "The request is too large.\n")
+                return
+            except Exception:  # the connection broke mid-body, or its chunks were malformed
+                proto.response_str(400, PLAIN, "The request's body could not be read.\n")
+                return
+            if length is not None and len(body) != int(length):
+                # Cut short (the client closed early): never act on part of a request.
+                proto.response_str(400, PLAIN, "The request's body was cut short.\n")
                 return
         loop = asyncio.get_running_loop()
         status, headers, content = await loop.run_in_executor(
@@ -151,6 +163,10 @@ def environ(scope: Scope, body: bytes) -> dict[str, Any]:
     for name, value in scope.headers.items():
         if name == "content-type":
             env["CONTENT_TYPE"] = value
+        elif "_" in name:
+            # X_Forwarded_For would become HTTP_X_FORWARDED_FOR and pass for the header a
+            # proxy wrote (PUBLISHER_PROXIES): dropped, as nginx and gunicorn drop them.
+            continue
         elif name not in ("content-length", "transfer-encoding"):  # the body is read whole
             key = "HTTP_" + name.upper().replace("-", "_")
             env[key] = f"{env[key]}, {value}" if key in env else value  # RFC 9110 §5.3

@@ -45,10 +45,9 @@ def answer(
     client's copy is current, RFC 9110 §13.1), or None when nothing is published there.
 
     Shared by the WSGI middleware below and the server's front (``front.py``), which calls
-    it on its event loop: it never blocks for longer than a look-up (``Publisher.refresh``
-    reads the database at most once per REFRESH_INTERVAL and never waits for a load)."""
+    it on its event loop: it is a look-up and never touches the database (a publication
+    written by another process is picked up by the app's clock thread, ``app.py``)."""
     started = time.perf_counter()
-    publisher.refresh()
     prepared = served.get(publisher, path)
     if prepared is None:
         return None
