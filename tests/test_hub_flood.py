@@ -228,3 +228,18 @@ def test_without_proxies_a_forwarded_address_is_ignored(make_app, serve):
     share = server.publisher.settings.hub_max_pending_per_client
     flood = [post_forwarded(server, f"203.0.113.{n}", f"http://127.0.0.2:9/{n}") for n in range(30)]
     assert flood.count(202) == share
+
+
+def test_many_clients_holding_one_request_each_do_not_refuse_a_newcomer(make_app, serve):
+    """A thousand addresses each holding one request whose callback never answers kept the
+    hub full: a newcomer was refused for as long as the callbacks took to time out (540 s
+    in the attack), since no client held two more than it."""
+    server = serve(make_app(**HUB_SETTINGS, worker=False, hub_max_pending=10))
+    for n in range(10):
+        assert post_from(f"127.0.0.{n + 2}", server, f"http://127.0.1.{n}:9/cb")[0] == 202
+    status, text = post_from("127.0.0.20", server, "http://127.0.2.1:9/cb")
+    assert status == 202, text
+    assert pending(server) == 10
+    # Its second request waits its turn: taking another's place would only move the unfairness.
+    status, text = post_from("127.0.0.20", server, "http://127.0.2.2:9/cb")
+    assert status == 429, text

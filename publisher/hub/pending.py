@@ -3,7 +3,8 @@
 Each client (the address a request comes from) may have HUB_MAX_PENDING_PER_CLIENT requests
 waiting; when all clients together fill HUB_MAX_PENDING, a client holding fewer than another
 still gets in, in place of the newest request of the client holding the most (max-min
-fairness: one client, or a few, cannot stop everyone else subscribing).
+fairness: one client, or a few, cannot stop everyone else subscribing), and a client with
+nothing waiting always does.
 
 The client's address is kept in this process's memory only, never logged nor written to
 the database, like the access log that records none. An IPv6 client counts by its /64, the
@@ -58,12 +59,15 @@ class Pending:
 
     def room_for(self, client: str, alive: Alive) -> list[int]:
         """The requests the hub, when full, may drop one of to let ``client`` in: those of
-        the client holding the most, if it would still hold as many as ``client`` then."""
+        the client holding the most, if it would still hold as many as ``client`` then, or
+        if ``client`` has nothing waiting at all. So a newcomer always gets in: a thousand
+        addresses holding one request each could otherwise keep the hub full for as long as
+        their callbacks take to time out."""
         self._sweep(alive)
         mine = len(self._held.get(client, ()))
         others = (c for c in self._held if c != client)
         most = max(others, key=lambda c: len(self._held[c]), default=None)
-        if most is None or len(self._held[most]) < mine + 2:
+        if most is None or len(self._held[most]) - mine < (1 if mine == 0 else 2):
             return []
         return list(self._held[most])
 
