@@ -36,7 +36,7 @@ RULES = (
 def generate(folder: Path, groups: int, seed: int = 7) -> None:
     """A data folder of ``groups`` meeting groups over the bundled site's categories."""
     from publisher.directory import schedule
-    from publisher.directory.model import Rule, Series, TimeRange
+    from publisher.model.directory import Rule, Series, TimeRange
 
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)

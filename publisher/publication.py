@@ -18,9 +18,9 @@ from typing import NamedTuple
 from markupsafe import Markup
 
 from publisher import calendars
-from publisher.directory.model import Directory, Group
 from publisher.directory.schedule import Occurrence
 from publisher.helpers import Helpers, Spread
+from publisher.model.directory import Directory, Group
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,

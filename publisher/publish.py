@@ -22,10 +22,12 @@ from pathlib import Path
 
 from publisher import calendars
 from publisher.config import Settings
-from publisher.directory import files, model
+from publisher.directory import files
 from publisher.directory.validate import load_directory
 from publisher.helpers import Helpers
 from publisher.hub import fanout
+from publisher.model.directory import Directory
+from publisher.model.directory import Site as DirectorySite
 from publisher.publication import Memo, Publication, build, prepare_helper, topics
 from publisher.render.common import Site
 from publisher.store import events as event_store
@@ -150,7 +152,7 @@ class Publisher:
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
-    def site(self, directory_site: model.Site, tag_base: str) -> Site:
+    def site(self, directory_site: DirectorySite, tag_base: str) -> Site:
         return Site(
             base=self.settings.base,
             publisher=self.settings.name,
@@ -253,7 +255,7 @@ class Publisher:
 
     def _calendars(
         self,
-        directory: model.Directory,
+        directory: Directory,
         view: history.History,
         now: datetime,
         known: event_store.Known,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from publisher.app import close_app
-from publisher.errors import DirectoryError, MassRemovalError
+from publisher.model.errors import DirectoryError, MassRemovalError
 from publisher.store.history import format_time
 from publisher.watch import Watcher
 

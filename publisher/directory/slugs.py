@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from publisher.directory.files import cut, quote
-from publisher.directory.model import Group
-from publisher.errors import Problem
+from publisher.model.directory import Group
+from publisher.model.errors import Problem
 
 
 class Published(Protocol):

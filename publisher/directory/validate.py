@@ -29,7 +29,8 @@ from publisher.directory.files import (
     quote,
     read_folder,
 )
-from publisher.directory.model import (
+from publisher.helpers import Spread, in_order
+from publisher.model.directory import (
     FLAGS,
     Category,
     Contact,
@@ -42,8 +43,7 @@ from publisher.directory.model import (
     Site,
     fingerprint_of,
 )
-from publisher.errors import DirectoryError, Problem
-from publisher.helpers import Spread, in_order
+from publisher.model.errors import DirectoryError, Problem
 from publisher.render import vtimezone
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
-from publisher.directory.model import FLAGS, Category, Directory, Group
+from publisher.model.directory import FLAGS, Category, Directory, Group
 from publisher.store.history import Entry, History
 
 

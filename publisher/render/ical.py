@@ -19,8 +19,8 @@ from functools import lru_cache
 
 from icalendar import vDuration
 
-from publisher.directory.model import Group, OneOff, Online, Place, Series
 from publisher.directory.schedule import Occurrence, day_words, first_date, zone
+from publisher.model.directory import Group, OneOff, Online, Place, Series
 from publisher.render.vtimezone import vtimezone
 from publisher.store.events import State
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from publisher.directory.model import Directory, Group
-from publisher.errors import MassRemovalError, SlugTakenError
+from publisher.model.directory import Directory, Group
+from publisher.model.errors import MassRemovalError, SlugTakenError
 
 
 def format_time(moment: datetime) -> str:
