@@ -103,10 +103,10 @@ def child(folder: Path, database: Path) -> None:
     from publisher import calendars
     from publisher.config import load_settings
     from publisher.directory.validate import load_directory
+    from publisher.model.events import State
+    from publisher.model.history import Entry
     from publisher.publish import Publisher
     from publisher.render.common import Item, Site
-    from publisher.store.events import State
-    from publisher.store.history import Entry
 
     directory = load_directory(folder)
     ids = {g.slug: f"tag:bench.example,2026-01-01:{g.slug}" for g in directory.groups}

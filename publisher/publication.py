@@ -21,6 +21,7 @@ from publisher import calendars
 from publisher.directory.schedule import Occurrence
 from publisher.helpers import Helpers, Spread
 from publisher.model.directory import Directory, Group
+from publisher.model.history import Entry, History
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
@@ -35,7 +36,6 @@ from publisher.render.common import (
     items_of,
     portable_feed,
 )
-from publisher.store.history import Entry, History
 from publisher.version import render_version
 
 FEED_RENDERERS = {"atom": xml_feeds.atom, "rss": xml_feeds.rss, "json": jsonfeed.render}

@@ -28,6 +28,9 @@ from publisher.helpers import Helpers
 from publisher.hub import fanout
 from publisher.model.directory import Directory
 from publisher.model.directory import Site as DirectorySite
+from publisher.model.events import Known, State, revised
+from publisher.model.history import History, diff
+from publisher.model.timestamps import format_time
 from publisher.publication import Memo, Publication, build, prepare_helper, topics
 from publisher.render.common import Site
 from publisher.store import events as event_store
@@ -112,8 +115,8 @@ class Publisher:
         self._checked = monotonic()
         self._loads = 0
         #: The history as of ``generation``, kept so a load need not read it back.
-        self.history: history.History | None = None
-        self.events: event_store.Known | None = None
+        self.history: History | None = None
+        self.events: Known | None = None
         #: When the documents next change with the time passing (see calendars.upcoming).
         self.due: datetime | None = stored.due(self.conn)
         self._memo = Memo()
@@ -211,9 +214,16 @@ class Publisher:
                     previous = stored.load_all(self.conn)
                     known = history.read(self.conn, max_changes)
                     known_events = event_store.read(self.conn)
-                count, view, writes = history.record(
-                    self.conn, directory, now, base, known, max_changes, confirm_removals
+                found = diff(
+                    directory,
+                    now,
+                    base,
+                    known,
+                    max_changes,
+                    partial(history.content, self.conn),
+                    confirm_removals,
                 )
+                view, count = found.history, len(found.changes)
                 cal, event_states = self._calendars(directory, view, now, known_events)
                 pubs, rendered = build(
                     directory,
@@ -225,7 +235,7 @@ class Publisher:
                     cal,
                     helpers.each,
                     # While helpers render, this process stores what it can.
-                    alongside=partial(history.write, self.conn, writes),
+                    alongside=partial(history.write, self.conn, found),
                     keep=partial(stored.save, self.conn),
                 )
                 stored.remove_gone(self.conn, pubs, previous)
@@ -233,10 +243,10 @@ class Publisher:
                 cur = self.conn.execute(
                     "INSERT INTO loads (at, data_fingerprint, changes, due) VALUES (?, ?, ?, ?)",
                     (
-                        history.format_time(now),
+                        format_time(now),
                         state,
                         count,
-                        history.format_time(cal.due) if cal.due else None,
+                        format_time(cal.due) if cal.due else None,
                     ),
                 )
             self._serve(pubs)
@@ -256,15 +266,18 @@ class Publisher:
     def _calendars(
         self,
         directory: Directory,
-        view: history.History,
+        view: History,
         now: datetime,
-        known: event_store.Known,
-    ) -> tuple[calendars.Calendars, event_store.Known]:
+        known: Known,
+    ) -> tuple[calendars.Calendars, Known]:
         """Record the events' changes (in the load's transaction); what calendars need."""
-        recorded: event_store.Known = {}
+        recorded: Known = {}
 
-        def states_for(wanted: dict[str, str]) -> dict[str, event_store.State]:
-            recorded.update(event_store.record(self.conn, wanted, now, known))
+        def states_for(wanted: dict[str, str]) -> dict[str, State]:
+            changed = revised(wanted, now, known)
+            event_store.write(self.conn, changed)
+            recorded.update(known)
+            recorded.update(changed)
             return {uid: state for uid, (_, state) in recorded.items()}
 
         return calendars.prepare(directory, view, now, states_for), recorded

@@ -19,7 +19,7 @@ from publisher.model.errors import Problem
 
 
 class Published(Protocol):
-    """What the checker needs to know of a published group (a ``store.history.Entry``)."""
+    """What the checker needs to know of a published group (a ``model.history.Entry``)."""
 
     @property
     def name(self) -> str: ...

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from markupsafe import Markup, escape
 
 from publisher.model.directory import FLAGS, Category, Directory, Group
-from publisher.store.history import Entry, History
+from publisher.model.history import Entry, History
 
 
 class Portable(partial):  # type: ignore[type-arg]

@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from publisher.model.timestamps import format_time, parse_time
 from publisher.publication import Publication
-from publisher.store.history import format_time, parse_time
 
 
 def load_all(conn: sqlite3.Connection) -> dict[str, Publication]:
