@@ -196,7 +196,7 @@ class Publisher:
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(
-                self.data, contents, helpers.each, partial(history.owner, self.conn)
+                self.data, contents, helpers.map, partial(history.owner, self.conn)
             )
             helpers.warm(prepare_helper)  # while this process records the history
             max_changes = self.settings.feed_max_entries
