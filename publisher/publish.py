@@ -30,8 +30,9 @@ from publisher.model.directory import Directory
 from publisher.model.directory import Site as DirectorySite
 from publisher.model.events import Known, State, revised
 from publisher.model.history import History, diff
+from publisher.model.publication import Publication, topics
 from publisher.model.timestamps import format_time
-from publisher.publication import Memo, Publication, build, prepare_helper, topics
+from publisher.publication import Memo, build, prepare_helper
 from publisher.render.common import Site
 from publisher.store import events as event_store
 from publisher.store import history, identity

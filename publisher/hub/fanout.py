@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from publisher.config import Settings
-from publisher.publication import Publication
+from publisher.model.publication import Publication
 from publisher.store import deliveries, subscriptions
 from publisher.web.conditional import links
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 
-from publisher.publication import Publication
+from publisher.model.publication import Publication
 
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
