@@ -1,5 +1,6 @@
 # make serve: install into .venv and serve the bundled directory on http://127.0.0.1:8000
-# make test:  the same set-up, then the linter and the whole test suite
+# make test:  the same set-up, then the linters and the whole test suite
+# make lint:  ruff, and the layers' import contracts (pyproject.toml, docs/ARCHITECTURE.md)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -40,6 +41,7 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests bench
 	$(BIN)/ruff format --check publisher tests bench
+	$(BIN)/lint-imports
 
 test: lint $(JS_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
@@ -48,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis $(JS)/node_modules
+	rm -rf $(VENV) instance .pytest_cache .hypothesis .import_linter_cache $(JS)/node_modules

@@ -36,7 +36,7 @@ RULES = (
 def generate(folder: Path, groups: int, seed: int = 7) -> None:
     """A data folder of ``groups`` meeting groups over the bundled site's categories."""
     from publisher.directory import schedule
-    from publisher.directory.model import Rule, Series, TimeRange
+    from publisher.model.directory import Rule, Series, TimeRange
 
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -103,10 +103,10 @@ def child(folder: Path, database: Path) -> None:
     from publisher import calendars
     from publisher.config import load_settings
     from publisher.directory.validate import load_directory
+    from publisher.model.events import State
+    from publisher.model.history import Entry
     from publisher.publish import Publisher
     from publisher.render.common import Item, Site
-    from publisher.store.events import State
-    from publisher.store.history import Entry
 
     directory = load_directory(folder)
     ids = {g.slug: f"tag:bench.example,2026-01-01:{g.slug}" for g in directory.groups}

@@ -141,8 +141,8 @@ def child(data: Path, database: Path, port: int, subscribers: int) -> None:
     sys.path.insert(0, str(ROOT))
     from publisher.config import load_settings
     from publisher.hub import worker
+    from publisher.model.timestamps import format_time
     from publisher.publish import Publisher, utc_now
-    from publisher.store.history import format_time
 
     settings = load_settings(
         {

@@ -12,8 +12,8 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from publisher.config import load_settings
-from publisher.errors import PublisherError
 from publisher.hub import worker
+from publisher.model.errors import PublisherError
 from publisher.publish import Clock, Publisher, utc_now
 from publisher.watch import Watcher
 from publisher.web import access, admin, documents, health, hub, serving

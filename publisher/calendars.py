@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
 from urllib.parse import quote, urlencode, urlsplit
 
-from publisher.directory.model import Directory, Group, Meetings, OneOff, Series
 from publisher.directory.schedule import Occurrence, date_words, occurrences
+from publisher.model.directory import Directory, Group, Meetings, OneOff, Series
+from publisher.model.events import State
+from publisher.model.history import History
 from publisher.render import ical
 from publisher.render.common import Item, Portable, Site, category_path, group_path
-from publisher.store.events import State
-from publisher.store.history import History
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 #: Single-meeting files and "next meetings" cover this far ahead: 12 months.

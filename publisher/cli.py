@@ -12,7 +12,7 @@ from pathlib import Path
 
 from publisher.config import SETTINGS, SettingError, Settings, load_settings
 from publisher.directory.validate import check_directory
-from publisher.errors import PublisherError
+from publisher.model.errors import PublisherError
 
 
 def _settings(args: argparse.Namespace) -> Settings:

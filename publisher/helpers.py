@@ -245,6 +245,11 @@ class Helpers:
         helper.agreed = True
         return True
 
+    def map(self, func: Callable[[list[T]], list[R]], jobs: list[T], chunk: int) -> list[R]:
+        """``each``'s results in the order of the jobs, for a caller that needs them all
+        before it goes on (``directory.validate``, checking files)."""
+        return in_order(self.each(func, jobs, chunk))
+
     def each(
         self,
         func: Callable[[list[T]], list[R]],

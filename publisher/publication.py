@@ -18,9 +18,11 @@ from typing import NamedTuple
 from markupsafe import Markup
 
 from publisher import calendars
-from publisher.directory.model import Directory, Group
 from publisher.directory.schedule import Occurrence
 from publisher.helpers import Helpers, Spread
+from publisher.model.directory import Directory, Group
+from publisher.model.history import Entry, History
+from publisher.model.publication import NOT_FOUND, Kind, Publication
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
@@ -35,11 +37,9 @@ from publisher.render.common import (
     items_of,
     portable_feed,
 )
-from publisher.store.history import Entry, History
 from publisher.version import render_version
 
 FEED_RENDERERS = {"atom": xml_feeds.atom, "rss": xml_feeds.rss, "json": jsonfeed.render}
-NOT_FOUND = "!404"  # key of the 404 page; no request path starts with "!"
 STATIC = html.TEMPLATES / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 EMBED_SCRIPT = html.TEMPLATES / "embed" / "v1.js"
@@ -54,44 +54,6 @@ EMBED_MEETINGS = 10
 #: 0.3 MB of pages and calendars).
 SPREAD_RENDERS = 2_000
 SPREAD_CHUNK = 100
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One document as served: status, type, bytes, strong ETag, Last-Modified."""
-
-    path: str
-    status: int
-    content_type: str
-    body: bytes
-    etag: str
-    last_modified: datetime
-    key: str
-    location: str | None = None
-
-    @property
-    def is_topic(self) -> bool:
-        """A WebSub topic (§1): a feed or a calendar, which advertises its hubs and itself,
-        and whose changes are pushed to subscribers."""
-        return self.status == 200 and self.path.startswith(("/feeds/", "/calendars/"))
-
-    @property
-    def is_feed(self) -> bool:
-        """Feeds, the OPML, calendars and the embed's script and data: read by other sites'
-        scripts (CORS) and by apps."""
-        return self.path.startswith(("/feeds", "/calendars")) or (
-            self.path.startswith("/embed/") and not self.content_type.startswith("text/html")
-        )
-
-    @property
-    def frameable(self) -> bool:
-        """Embed pages: any site may show them in a frame; no other page may be framed."""
-        return self.path.startswith("/embed/") and self.content_type.startswith("text/html")
-
-
-def topics(pubs: Mapping[str, Publication]) -> frozenset[str]:
-    """The paths of the WebSub topics among ``pubs``: what the hub accepts as hub.topic."""
-    return frozenset(path for path, pub in pubs.items() if pub.is_topic)
 
 
 @dataclass
@@ -139,6 +101,7 @@ class Spec(NamedTuple):
     several times faster."""
 
     path: str
+    kind: Kind
     content_type: str
     key: str
     #: How to render it; None for a document rendered through ``portable``.
@@ -236,6 +199,7 @@ def specs(
         for fmt, render in FEED_RENDERERS.items():
             yield Spec(
                 feed.path(fmt),
+                Kind.FEED,
                 FORMATS[fmt],
                 key,
                 None,
@@ -244,6 +208,7 @@ def specs(
             )
         yield Spec(
             feed.subscribe_path,
+            Kind.PAGE,
             HTML_TYPE,
             _key(base, feed.key, feed.title),
             lambda f=feed: html.page(
@@ -255,6 +220,7 @@ def specs(
             mine = by_category[feed.key]
             yield Spec(
                 feed.page_path,
+                Kind.PAGE,
                 HTML_TYPE,
                 _key(listing, feed.key, marker, "page"),
                 lambda f=feed, m=mine: html.page(
@@ -272,6 +238,7 @@ def specs(
     newest = history.newest()
     yield Spec(
         changes.PATH,
+        Kind.FEED,
         FORMATS["atom"],
         _key(listing, "changes", history.last_change_id),
         None,
@@ -280,6 +247,7 @@ def specs(
     )
     yield Spec(
         opml.PATH,
+        Kind.OUTLINE,
         OPML_TYPE,
         _key(base, [(f.key, f.title) for f in feeds]),
         lambda: opml.render(feeds, site),
@@ -289,6 +257,7 @@ def specs(
     groups = {e.group.slug: e.group for e in cal.events}  # the groups with meetings
     yield Spec(
         "/",
+        Kind.PAGE,
         HTML_TYPE,
         _key(listing, "home", history.last_change_id, next_meetings),
         lambda: html.page(
@@ -314,6 +283,7 @@ def specs(
         job = partial(_group_page, site, item, feed, mine, alternates[feed.key], embeds[feed.key])
         yield Spec(
             item.page_path,
+            Kind.PAGE,
             HTML_TYPE,
             f"{item_keys[slug]}|{mine!r}" if mine else item_keys[slug],
             None,
@@ -324,12 +294,19 @@ def specs(
         directory, site, cal, base, memo.blocks, items, item_keys, history.newest
     ):
         yield Spec(
-            path, content_type, key, None if portable else render, changed, portable=portable
+            path,
+            Kind.CALENDAR,
+            content_type,
+            key,
+            None if portable else render,
+            changed,
+            portable=portable,
         )
     yield from _embeds(groups, feeds, soon, site, listing, history, common)
     if site.url("/hub") in site.hubs:
         yield Spec(
             "/hub",
+            Kind.PAGE,
             HTML_TYPE,
             _key(base, "hub"),
             lambda: html.page("hub.html", alternates="", **common),
@@ -338,6 +315,7 @@ def specs(
     yield from _moved_and_gone(history, site, base, common)
     yield Spec(
         NOT_FOUND,
+        Kind.PAGE,
         HTML_TYPE,
         _key(base, "404"),
         _notice(
@@ -352,6 +330,7 @@ def specs(
         data = path.read_bytes()
         yield Spec(
             f"/static/{path.name}",
+            Kind.ASSET,
             STATIC_TYPES.get(path.suffix, "text/plain"),
             _key(data),
             lambda d=data: d,
@@ -419,12 +398,20 @@ def _embeds(
     /embed/<category> and /embed/meetings (these may be framed by any site). ``groups``
     are the groups with meetings, by slug."""
     script = EMBED_SCRIPT.read_bytes()
-    yield Spec("/embed/v1.js", STATIC_TYPES[".js"], _key(script), lambda: script, history.created)
+    yield Spec(
+        "/embed/v1.js",
+        Kind.EMBED_DATA,
+        STATIC_TYPES[".js"],
+        _key(script),
+        lambda: script,
+        history.created,
+    )
     upcoming = soon.next(EMBED_MEETINGS)
     chosen = [(groups[slug], o) for slug, o in upcoming]
     key = _key(listing, "meetings", upcoming)
     yield Spec(
         embed.MEETINGS_PATH,
+        Kind.EMBED_DATA,
         JSON_TYPE,
         key,
         lambda: embed.meetings_json(chosen, site),
@@ -432,6 +419,7 @@ def _embeds(
     )
     yield Spec(
         "/embed/meetings",
+        Kind.EMBED_PAGE,
         HTML_TYPE,
         _key(key, "page"),
         lambda: html.page(
@@ -451,6 +439,7 @@ def _embeds(
         members = [i.group for i in sorted(feed.items, key=lambda i: i.position)]
         yield Spec(
             f"/embed/{feed.key}",
+            Kind.EMBED_PAGE,
             HTML_TYPE,
             # As the feeds: a category's page changes only with its own groups.
             _key(
@@ -498,6 +487,7 @@ def _moved_and_gone(
             message = f"It is now at {location}."
         yield Spec(
             group_path(slug),
+            Kind.PAGE,
             HTML_TYPE,
             _key(base, status, message),
             _notice(heading, message, common),
@@ -511,6 +501,7 @@ def _moved_and_gone(
             name = entry.name
             yield Spec(
                 ics,
+                Kind.CALENDAR,
                 calendars.CALENDAR_TYPE,
                 _key(base, "removed calendar", slug, name),
                 lambda s=slug, n=name: calendars.removed_calendar(site, s, n),
@@ -520,6 +511,7 @@ def _moved_and_gone(
             new = site.url(calendars.group_calendar_path(entry.slug))
             yield Spec(
                 ics,
+                Kind.CALENDAR,
                 HTML_TYPE,
                 _key(base, 301, new),
                 _notice(heading, f"It is now at {new}.", common),
@@ -595,7 +587,15 @@ def build(
         elif old is not None and old.last_modified >= modified:
             modified = now.replace(microsecond=0)
         made = out[spec.path] = Publication(
-            spec.path, spec.status, spec.content_type, body, etag, modified, spec.key, spec.location
+            spec.path,
+            spec.kind,
+            spec.status,
+            spec.content_type,
+            body,
+            etag,
+            modified,
+            spec.key,
+            spec.location,
         )
         return made
 

@@ -22,11 +22,17 @@ from pathlib import Path
 
 from publisher import calendars
 from publisher.config import Settings
-from publisher.directory import files, model
+from publisher.directory import files
 from publisher.directory.validate import load_directory
 from publisher.helpers import Helpers
 from publisher.hub import fanout
-from publisher.publication import Memo, Publication, build, prepare_helper, topics
+from publisher.model.directory import Directory
+from publisher.model.directory import Site as DirectorySite
+from publisher.model.events import Known, State, revised
+from publisher.model.history import History, diff
+from publisher.model.publication import Publication, topics
+from publisher.model.timestamps import format_time
+from publisher.publication import Memo, build, prepare_helper
 from publisher.render.common import Site
 from publisher.store import events as event_store
 from publisher.store import history, identity
@@ -115,8 +121,8 @@ class Publisher:
         self._checked = monotonic()
         self._loads = 0
         #: The history as of ``generation``, kept so a load need not read it back.
-        self.history: history.History | None = None
-        self.events: event_store.Known | None = None
+        self.history: History | None = None
+        self.events: Known | None = None
         #: When the documents next change with the time passing (see calendars.upcoming).
         self.due: datetime | None = stored.due(self.conn)
         self._memo = Memo()
@@ -155,7 +161,7 @@ class Publisher:
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
-    def site(self, directory_site: model.Site, tag_base: str) -> Site:
+    def site(self, directory_site: DirectorySite, tag_base: str) -> Site:
         return Site(
             base=self.settings.base,
             publisher=self.settings.name,
@@ -200,7 +206,7 @@ class Publisher:
                 self.due = due
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(
-                self.data, contents, helpers.each, partial(history.owner, self.conn)
+                self.data, contents, helpers.map, partial(history.owner, self.conn)
             )
             helpers.warm(prepare_helper)  # while this process records the history
             max_changes = self.settings.feed_max_entries
@@ -220,9 +226,16 @@ class Publisher:
                     previous = stored.load_all(self.conn)
                     known = history.read(self.conn, max_changes)
                     known_events = event_store.read(self.conn)
-                count, view, writes = history.record(
-                    self.conn, directory, now, base, known, max_changes, confirm_removals
+                found = diff(
+                    directory,
+                    now,
+                    base,
+                    known,
+                    max_changes,
+                    partial(history.content, self.conn),
+                    confirm_removals,
                 )
+                view, count = found.history, len(found.changes)
                 cal, event_states = self._calendars(directory, view, now, known_events)
                 pubs, rendered = build(
                     directory,
@@ -234,7 +247,7 @@ class Publisher:
                     cal,
                     helpers.each,
                     # While helpers render, this process stores what it can.
-                    alongside=partial(history.write, self.conn, writes),
+                    alongside=partial(history.write, self.conn, found),
                     keep=partial(stored.save, self.conn),
                 )
                 stored.remove_gone(self.conn, pubs, previous)
@@ -242,10 +255,10 @@ class Publisher:
                 cur = self.conn.execute(
                     "INSERT INTO loads (at, data_fingerprint, changes, due) VALUES (?, ?, ?, ?)",
                     (
-                        history.format_time(now),
+                        format_time(now),
                         state,
                         count,
-                        history.format_time(cal.due) if cal.due else None,
+                        format_time(cal.due) if cal.due else None,
                     ),
                 )
             self._serve(pubs)
@@ -264,16 +277,19 @@ class Publisher:
 
     def _calendars(
         self,
-        directory: model.Directory,
-        view: history.History,
+        directory: Directory,
+        view: History,
         now: datetime,
-        known: event_store.Known,
-    ) -> tuple[calendars.Calendars, event_store.Known]:
+        known: Known,
+    ) -> tuple[calendars.Calendars, Known]:
         """Record the events' changes (in the load's transaction); what calendars need."""
-        recorded: event_store.Known = {}
+        recorded: Known = {}
 
-        def states_for(wanted: dict[str, str]) -> dict[str, event_store.State]:
-            recorded.update(event_store.record(self.conn, wanted, now, known))
+        def states_for(wanted: dict[str, str]) -> dict[str, State]:
+            changed = revised(wanted, now, known)
+            event_store.write(self.conn, changed)
+            recorded.update(known)
+            recorded.update(changed)
             return {uid: state for uid, (_, state) in recorded.items()}
 
         return calendars.prepare(directory, view, now, states_for), recorded

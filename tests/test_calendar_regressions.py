@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 import yaml
 from icalendar import Calendar
 
-from publisher.directory.model import Meetings, Rule, Series, TimeRange
 from publisher.directory.schedule import occurrences
+from publisher.model.directory import Meetings, Rule, Series, TimeRange
 from publisher.render.html import meeting_when
 
 LONDON = "Europe/London"

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from publisher.errors import DataFolderError, PublisherError
+from publisher.model.errors import DataFolderError, PublisherError
 from tests.conftest import DATA, ROOT
 from tests.test_history import TOKEN, bearer
 from tests.test_publication import publisher_on

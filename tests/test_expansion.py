@@ -13,8 +13,8 @@ from dateutil import rrule as du
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.directory.model import Rule, Series, TimeRange
 from publisher.directory.schedule import first_date, series_dates
+from publisher.model.directory import Rule, Series, TimeRange
 
 WEEKLY = st.builds(
     lambda interval, days: Rule("WEEKLY", interval, tuple((d, None) for d in sorted(days))),

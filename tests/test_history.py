@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from publisher.app import close_app
-from publisher.errors import DirectoryError, MassRemovalError
-from publisher.store.history import format_time
+from publisher.model.errors import DirectoryError, MassRemovalError
+from publisher.model.timestamps import format_time
 from publisher.watch import Watcher
 
 BASE = "http://127.0.0.1:8000"

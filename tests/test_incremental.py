@@ -14,7 +14,7 @@ import yaml
 
 from publisher import calendars, publication
 from publisher.directory.validate import load_directory
-from publisher.errors import PublisherError
+from publisher.model.errors import PublisherError
 from publisher.store import events, history
 from tests.test_publication import publisher_on
 

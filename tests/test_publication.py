@@ -3,8 +3,11 @@
 import yaml
 
 from publisher.config import load_settings
+from publisher.model.publication import Kind
 from publisher.publish import Publisher
 from publisher.store import history
+from publisher.store import publications as stored
+from publisher.store.migrations import MIGRATIONS
 
 
 def publisher_on(data_dir, database, clock, **overrides):
@@ -114,4 +117,37 @@ def test_the_history_kept_in_memory_is_the_one_in_the_database(data_dir, databas
         clock.advance(minutes=1)
         publisher.reload(confirm_removals=True)
         check()
+    publisher.close()
+
+
+def test_documents_stored_before_kinds_get_the_kind_their_address_gave_them(
+    data_dir, database, clock
+):
+    """The migration that added kinds gives each stored document the kind its address gave it
+    until then (CORS for feeds, calendars, the OPML and the embed's data, frames for embed
+    pages). For every document a load makes, moved and removed ones included, it must agree
+    with the kind the load gives it, or a restart would serve old documents with other
+    headers."""
+    publisher = publisher_on(data_dir, database, clock)
+    publisher.reload()
+    edits = {
+        "community-groups.yaml": lambda groups: groups.clear(),  # a 410, an empty calendar
+        "facebook-groups.yaml": lambda groups: groups[0].update(  # 301s
+            slug="renamed", previous_slugs=[groups[0]["slug"]]
+        ),
+    }
+    for name, edit in edits.items():
+        path = data_dir / name
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        edit(doc["groups"])
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    clock.advance(minutes=1)
+    publisher.reload(confirm_removals=True)
+    kinds = {path: pub.kind for path, pub in publisher.current.items()}
+    assert set(kinds.values()) == set(Kind)
+    assert {pub.status for pub in publisher.current.values()} == {200, 301, 404, 410}
+
+    [backfill] = [s for s in MIGRATIONS[4].split(";") if "UPDATE publications" in s]
+    publisher.conn.execute(backfill)
+    assert {path: pub.kind for path, pub in stored.load_all(publisher.conn).items()} == kinds
     publisher.close()

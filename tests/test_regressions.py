@@ -12,7 +12,7 @@ import pytest
 from lxml import etree, html
 
 from publisher.directory.validate import check_directory
-from publisher.errors import DirectoryError, SlugTakenError
+from publisher.model.errors import DirectoryError, SlugTakenError
 from tests.conftest import ROOT
 from tests.test_history import (
     CHANGES,

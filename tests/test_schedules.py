@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from publisher import calendars
 from publisher.cli import main
 from publisher.directory.validate import check_directory, load_directory
-from publisher.errors import DirectoryError
+from publisher.model.errors import DirectoryError
 from tests.conftest import DATA
 
 EXAMPLES = DATA.parent / "examples" / "meetings"

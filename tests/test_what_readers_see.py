@@ -24,8 +24,8 @@ from icalendar import Calendar
 from lxml import etree
 from lxml import html as lxml_html
 
-from publisher.directory.model import Directory
 from publisher.directory.validate import check_directory, load_directory
+from publisher.model.directory import Directory
 from tests.conftest import DATA, ROOT
 from tests.test_history import edit_group, read_groups, remove_group, write_groups
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from publisher.errors import Problem
+from publisher.model.errors import Problem
 
 SITE_FILE = "site.yaml"
 

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from publisher.directory.model import (
+from publisher.model.directory import (
     Cancellation,
     Meetings,
     Move,

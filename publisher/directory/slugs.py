@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from publisher.directory.files import cut, quote
-from publisher.directory.model import Group
-from publisher.errors import Problem
+from publisher.model.directory import Group
+from publisher.model.errors import Problem
 
 
 class Published(Protocol):
-    """What the checker needs to know of a published group (a ``store.history.Entry``)."""
+    """What the checker needs to know of a published group (a ``model.history.Entry``)."""
 
     @property
     def name(self) -> str: ...

@@ -11,7 +11,7 @@ import difflib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from publisher.directory.files import (
     quote,
     read_folder,
 )
-from publisher.directory.model import (
+from publisher.model.directory import (
     FLAGS,
     Category,
     Contact,
@@ -42,9 +42,8 @@ from publisher.directory.model import (
     Site,
     fingerprint_of,
 )
-from publisher.errors import DirectoryError, Problem
-from publisher.helpers import Spread, in_order
-from publisher.render import vtimezone
+from publisher.model.errors import DirectoryError, Problem
+from publisher.model.zones import ZoneRuleError, check_zone
 
 log = logging.getLogger(__name__)
 
@@ -389,8 +388,8 @@ def _publishable_zone(name: str) -> None:
     """A zone that exists and whose VTIMEZONE calendar apps will read right."""
     schedule.zone(name)
     try:
-        vtimezone.check_zone(name)
-    except vtimezone.ZoneRuleError as exc:
+        check_zone(name)
+    except ZoneRuleError as exc:
         raise schedule.ScheduleError(
             f"Calendars cannot describe the time zone {name!r}: {exc}.",
             "Use a neighbouring zone with the same clocks, or ask for help.",
@@ -528,6 +527,11 @@ def _content_json(raw: dict[str, Any], category: str) -> str:
     return json.dumps(content, sort_keys=True, ensure_ascii=False)
 
 
+#: How a load may share the checking with other processes: ``func`` over the jobs, given in
+#: chunks of ``chunk`` jobs, with the results in the order of the jobs (``Helpers.map``). The
+#: loader passes it in, so the directory depends on no process machinery; ``func`` is
+#: module-level and the jobs picklable, as another process may run them.
+MapChunks = Callable[[Callable[[list[Any]], list[Any]], list[Any], int], list[Any]]
 #: Bytes of YAML to parse, at least, before a load spreads the parsing over helpers: below
 #: this (about 1,500 groups) starting a helper would cost more than it saves.
 SPREAD_BYTES = 1_000_000
@@ -538,7 +542,7 @@ SPREAD_CHUNK = 2
 def load_directory(
     folder: Path,
     contents: Contents | None = None,
-    spread: Spread | None = None,
+    spread: MapChunks | None = None,
     owner: slugs.Owner | None = None,
 ) -> Directory:
     """Read, check and build the directory in ``folder``; raise DirectoryError listing all
@@ -563,7 +567,9 @@ class GroupsFile:
 _CHECKED: dict[str, tuple[bytes | Problem, GroupsFile]] = {}
 
 
-def check_groups_files(contents: Contents, spread: Spread | None = None) -> dict[str, GroupsFile]:
+def check_groups_files(
+    contents: Contents, spread: MapChunks | None = None
+) -> dict[str, GroupsFile]:
     """Parse and check each file of groups, or reuse the last result for the same bytes: a
     reload parses only the files that changed, so a large directory split over many files
     reloads quickly. One result is kept per file name, so memory does not grow with edits.
@@ -577,7 +583,7 @@ def check_groups_files(contents: Contents, spread: Spread | None = None) -> dict
     ]
     size = sum(len(raw) for _, raw in todo if isinstance(raw, bytes))
     if spread is not None and size >= SPREAD_BYTES:
-        results = in_order(spread(check_files, todo, SPREAD_CHUNK))
+        results = spread(check_files, todo, SPREAD_CHUNK)
     else:
         results = check_files(todo)
     for (name, raw), result in zip(todo, results, strict=True):
@@ -729,7 +735,7 @@ def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
 def check_directory(
     folder: Path,
     contents: Contents | None = None,
-    spread: Spread | None = None,
+    spread: MapChunks | None = None,
     owner: slugs.Owner | None = None,
 ) -> tuple[Directory | None, list[Problem]]:
     """Every problem in the folder, and the directory when there is no error.
@@ -754,7 +760,7 @@ def check_directory(
 
 
 def _check_folder(
-    folder: Path, contents: Contents | None, spread: Spread | None, owner: slugs.Owner | None
+    folder: Path, contents: Contents | None, spread: MapChunks | None, owner: slugs.Owner | None
 ) -> tuple[Directory | None, list[Problem]]:
     if contents is None:
         contents = read_folder(folder)

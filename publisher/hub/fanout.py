@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from publisher.config import Settings
-from publisher.publication import Publication
+from publisher.hub.discovery import links
+from publisher.model.publication import Publication
 from publisher.store import deliveries, subscriptions
-from publisher.web.conditional import links
 
 PING_TYPE = "application/x-www-form-urlencoded"
 

@@ -17,12 +17,12 @@ from datetime import datetime
 
 from markupsafe import escape
 
-from publisher.directory.model import FLAGS, Contact, Group, Meetings, Series
 from publisher.directory.schedule import day_words, describe_series
+from publisher.model.directory import FLAGS, Contact, Group, Meetings, Series
+from publisher.model.history import Change
 from publisher.render.common import Site, group_path
 from publisher.render.ical import place_text
 from publisher.render.xml_feeds import entry_links, generator
-from publisher.store.history import Change
 
 PATH = "/feeds/changes.atom"
 

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
-from publisher.directory.model import FLAGS, Category, Directory, Group
-from publisher.store.history import Entry, History
+from publisher.model.directory import FLAGS, Category, Directory, Group
+from publisher.model.history import Entry, History
 
 
 class Portable(partial):  # type: ignore[type-arg]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher.directory.model import Group
 from publisher.directory.schedule import Occurrence
+from publisher.model.directory import Group
 from publisher.render.common import Site, group_path
 from publisher.render.html import meeting_when
 

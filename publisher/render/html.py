@@ -23,8 +23,8 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
-from publisher.directory.model import FLAGS, Place
 from publisher.directory.schedule import Occurrence, date_words, day_words, describe_series
+from publisher.model.directory import FLAGS, Place
 from publisher.render.common import FORMAT_NAMES, FORMATS
 from publisher.version import TEMPLATES, render_version
 

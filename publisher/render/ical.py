@@ -19,10 +19,10 @@ from functools import lru_cache
 
 from icalendar import vDuration
 
-from publisher.directory.model import Group, OneOff, Online, Place, Series
 from publisher.directory.schedule import Occurrence, day_words, first_date, zone
+from publisher.model.directory import Group, OneOff, Online, Place, Series
+from publisher.model.events import State
 from publisher.render.vtimezone import vtimezone
-from publisher.store.events import State
 
 PLACE_PARTS = ("room", "building", "street", "locality", "region", "country")
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from publisher.store.history import format_time, parse_time
+from publisher.model.timestamps import format_time, parse_time
 from publisher.store.transaction import transaction
 
 

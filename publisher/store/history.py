@@ -1,8 +1,7 @@
-"""Entry history: stable ids, first-published and updated times, and the change log.
+"""Entry history as stored: the tag base, entries, slugs and the change log.
 
-``record`` compares a validated directory with what the database knows and works out only
-real changes, so an unchanged group keeps its dates across restarts (the dates feeds carry
-are facts, not build times); ``write`` stores them, inside the caller's transaction.
+``read`` gives the history a load compares the directory with (``model.history.diff``, which
+works out the changes) and ``write`` stores what it found, inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -10,88 +9,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from publisher.directory.model import Directory, Group
-from publisher.errors import MassRemovalError, SlugTakenError
-
-
-def format_time(moment: datetime) -> str:
-    """UTC, RFC 3339 with microseconds and Z: the one time format in the database.
-
-    Always six digits of fraction, so the text sorts as the time does. isoformat rather
-    than strftime, and remembered: a cold load of 10,000 groups writes 40,000 times, most
-    of them the same few. Remembered by the UTC time: two local times an hour apart in the
-    hour the clocks go back compare equal, but are not the same instant.
-    """
-    return _format_utc(moment.astimezone(UTC))
-
-
-@lru_cache(maxsize=1 << 14)
-def _format_utc(moment: datetime) -> str:
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)  # reads the Z as UTC; far faster than strptime
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What the history knows of one group."""
-
-    id: int
-    entry_id: str
-    slug: str
-    category: str
-    name: str
-    fingerprint: str
-    published: datetime
-    updated: datetime
-    removed: datetime | None
-
-
-@dataclass(frozen=True)
-class Change:
-    """One real change: a group added, changed (which fields) or removed."""
-
-    id: int
-    entry: int
-    entry_id: str
-    kind: str
-    fields: tuple[str, ...]
-    at: datetime
-    slug: str
-    name: str
-    categories: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class History:
-    """A read-only view of the history, as renderers need it."""
-
-    tag_base: str
-    created: datetime
-    entries: tuple[Entry, ...]
-    slugs: dict[str, int]
-    changes: tuple[Change, ...]  # the newest, newest first
-    newest_by_category: dict[str, datetime]
-    last_change_id: int
-
-    def newest(self, category: str | None = None) -> datetime:
-        """Time of the newest change in ``category`` (or anywhere), removals included."""
-        if category is None:
-            return max(self.newest_by_category.values(), default=self.created)
-        return self.newest_by_category.get(category, self.created)
-
-    def active(self) -> dict[str, Entry]:
-        return {e.slug: e for e in self.entries if e.removed is None}
-
-    def by_id(self) -> dict[int, Entry]:
-        return {e.id: e for e in self.entries}
+from publisher.model.directory import Group
+from publisher.model.history import Change, Diff, Entry, History
+from publisher.model.timestamps import format_time, parse_time
 
 
 def tag_base(conn: sqlite3.Connection, authority: str, base_url: str, now: datetime) -> str:
@@ -143,19 +67,10 @@ def owner(conn: sqlite3.Connection, slug: str) -> Entry | None:
     return _entry(row) if row else None
 
 
-def _changed_fields(conn: sqlite3.Connection, entry: Entry, group: Group) -> list[str]:
-    """Names of the top-level fields that differ from the stored copy ("slug" if renamed).
-
-    Equal fingerprints mean equal content; only a group that changed has its stored copy
-    read back and compared field by field."""
-    fields = []
-    if entry.fingerprint != group.fingerprint:
-        stored = conn.execute("SELECT content FROM entries WHERE id = ?", (entry.id,))
-        old, new = json.loads(stored.fetchone()[0]), json.loads(group.content)
-        fields = [k for k in old.keys() | new.keys() if old.get(k) != new.get(k)]
-    if entry.slug != group.slug:
-        fields.append("slug")
-    return sorted(fields)
+def content(conn: sqlite3.Connection, entry: int) -> str:
+    """The stored content of an entry (its canonical JSON): what a changed group is
+    compared with, field by field (``model.history.diff``)."""
+    return conn.execute("SELECT content FROM entries WHERE id = ?", (entry,)).fetchone()[0]
 
 
 def _columns(group: Group) -> tuple[str, str, str, str, str]:
@@ -163,162 +78,30 @@ def _columns(group: Group) -> tuple[str, str, str, str, str]:
     return (group.slug, group.category, group.name, group.fingerprint, group.content)
 
 
-def _match(
-    directory: Directory, rows: dict[int, Entry], slug_to_entry: dict[str, int]
-) -> list[tuple[Group, int | None]]:
-    """Pair each group with its history entry (None for a new group).
-
-    A group's current slug wins; then its previous slugs (a rename) or an old slug of its
-    own (a return after removal). An old slug of a group that is still listed cannot be
-    given to another group: slugs are permanent, and its old address redirects there.
-    """
-    by_current = {e.slug: i for i, e in rows.items()}
-    claimed = {by_current[g.slug] for g in directory.groups if g.slug in by_current}
-    plan: list[tuple[Group, int | None]] = []
-    for group in directory.groups:
-        entry = by_current.get(group.slug)
-        if entry is None:
-            for slug in (group.slug, *group.previous_slugs):
-                candidate = slug_to_entry.get(slug)
-                if candidate is None:
-                    continue
-                if candidate in claimed:
-                    owner = rows[candidate]
-                    raise SlugTakenError(slug, group.source, group.name, owner.name, owner.slug)
-                entry = candidate
-                claimed.add(entry)
-                break
-        plan.append((group, entry))
-    return plan
-
-
-@dataclass(frozen=True)
-class Writes:
-    """The rows that store one load's changes, worked out before any is written: the
-    loading process writes them while helper processes render (publisher.publish)."""
-
-    updates: list[tuple[object, ...]]
-    removals: list[tuple[object, ...]]
-    inserts: list[tuple[object, ...]]
-    slugs: list[tuple[str, int]]
-    changes: list[tuple[object, ...]]
-
-
-def record(
-    conn: sqlite3.Connection,
-    directory: Directory,
-    now: datetime,
-    base: str,
-    known: History,
-    max_changes: int,
-    confirm_removals: bool = False,
-) -> tuple[int, History, Writes]:
-    """The differences between ``directory`` and the history ``known`` (as ``read`` gave
-    it, or a previous ``record``): how many, the history as it will be, and the rows that
-    store them (``write``). Reads the stored copy of a changed group; writes nothing.
-
-    Raises MassRemovalError when more than half of the present groups would go and
-    ``confirm_removals`` is false: a truncated file must not empty every feed.
-    The new history is worked out here rather than read back after writing, so a one-field
-    edit of a large directory stays cheap.
-    """
-    rows = {e.id: e for e in known.entries}
-    slugs = dict(known.slugs)
-    present = {i for i, e in rows.items() if e.removed is None}
-    plan = _match(directory, rows, slugs)
-    seen = {entry for _, entry in plan if entry is not None}
-    removing = present - seen
-    if present and len(removing) * 2 > len(present) and not confirm_removals:
-        raise MassRemovalError([rows[i].slug for i in removing], len(present))
-
-    # Changes of one load are a microsecond apart, the first group in directory order the
-    # newest: feeds then list a first load in directory order, and no two entries share an
-    # atom:updated (the W3C feed validator warns of that, as some aggregators key on it).
-    # Two loads within one second still get increasing times, or readers would miss the
-    # second edit (its updated date would not move).
-    start = now.astimezone(UTC).replace(microsecond=0)
-    last = max(known.newest_by_category.values(), default=None)
-    if last is not None:
-        start = max(start, last + timedelta(microseconds=1))
-    offsets = iter(range(len(plan) + len(removing), -1, -1))
-
-    def stamp() -> datetime:
-        return start + timedelta(microseconds=next(offsets))
-
-    next_id = max(rows, default=0) + 1
-    inserts: list[tuple[object, ...]] = []
-    updates: list[tuple[object, ...]] = []
-    removals: list[tuple[object, ...]] = []
-    new_slugs: list[tuple[str, int]] = []
-    log: list[Change] = []
-
-    def changed(entry: Entry, kind: str, fields: list[str], categories: list[str]) -> None:
-        log.append(
-            Change(
-                id=known.last_change_id + len(log) + 1,
-                entry=entry.id,
-                entry_id=entry.entry_id,
-                kind=kind,
-                fields=tuple(fields),
-                at=entry.updated,
-                slug=entry.slug,
-                name=entry.name,
-                categories=tuple(sorted(set(categories))),
-            )
-        )
-
-    for group, entry_id in plan:
-        if entry_id is None:
-            at = stamp()
-            entry = rows[next_id] = Entry(
-                next_id,
-                f"{base}groups/{group.slug}",
-                group.slug,
-                group.category,
-                group.name,
-                group.fingerprint,
-                at,
-                at,
-                None,
-            )
-            next_id += 1
-            inserts.append((entry.id, entry.entry_id, *_columns(group), *[format_time(at)] * 2))
-            changed(entry, "added", [], [group.category])
-        else:
-            old = rows[entry_id]
-            fields = _changed_fields(conn, old, group)
-            if fields or old.removed is not None:
-                at = stamp()
-                entry = rows[entry_id] = replace(
-                    old,
-                    slug=group.slug,
-                    category=group.category,
-                    name=group.name,
-                    fingerprint=group.fingerprint,
-                    updated=at,
-                    removed=None,
-                )
-                if old.removed is not None:  # back after a removal: same id and first date
-                    changed(entry, "added", ["restored", *fields], [group.category])
-                else:
-                    changed(entry, "changed", fields, [group.category, old.category])
-                updates.append((*_columns(group), format_time(at), entry_id))
-            entry = rows[entry_id]
-        for slug in (group.slug, *group.previous_slugs):
-            if slug not in slugs:
-                new_slugs.append((slug, entry.id))
-                slugs[slug] = entry.id
-    for entry_id in sorted(removing):
-        at = stamp()
-        entry = rows[entry_id] = replace(rows[entry_id], updated=at, removed=at)
-        removals.append((format_time(at), format_time(at), entry_id))
-        changed(entry, "removed", [], [entry.category])
-
-    writes = Writes(
-        updates,
-        removals,
-        inserts,
-        new_slugs,
+def write(conn: sqlite3.Connection, diff: Diff) -> None:
+    """Store what ``model.history.diff`` worked out: one statement per table."""
+    # Renames free their old slug (UNIQUE) before another entry may take it: update first.
+    conn.executemany(
+        "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, content = ?, "
+        "updated = ?, removed = NULL WHERE id = ?",
+        [(*_columns(g), format_time(e.updated), e.id) for e, g in diff.updated],
+    )
+    conn.executemany(
+        "UPDATE entries SET removed = ?, updated = ? WHERE id = ?",
+        [(format_time(e.updated), format_time(e.updated), e.id) for e in diff.removed],
+    )
+    conn.executemany(
+        "INSERT INTO entries (id, entry_id, slug, category, name, fingerprint, content, "
+        "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e.id, e.entry_id, *_columns(g), format_time(e.published), format_time(e.updated))
+            for e, g in diff.added
+        ],
+    )
+    conn.executemany("INSERT INTO slugs (slug, entry) VALUES (?, ?)", diff.slugs)
+    conn.executemany(
+        "INSERT INTO changes (id, entry, kind, fields, at, slug, name, categories) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 c.id,
@@ -330,44 +113,8 @@ def record(
                 c.name,
                 _json_list(c.categories),
             )
-            for c in log
+            for c in diff.changes
         ],
-    )
-    newest = dict(known.newest_by_category)
-    for change in log:
-        for category in change.categories:
-            newest[category] = max(change.at, newest.get(category, change.at))
-    latest = sorted(log, key=lambda c: (c.at, c.id), reverse=True)
-    view = replace(
-        known,
-        entries=tuple(rows[i] for i in sorted(rows)),
-        slugs=slugs,
-        changes=tuple([*latest, *known.changes][:max_changes]),
-        newest_by_category=newest,
-        last_change_id=known.last_change_id + len(log),
-    )
-    return len(log), view, writes
-
-
-def write(conn: sqlite3.Connection, writes: Writes) -> None:
-    """Store what ``record`` worked out: one statement per table."""
-    # Renames free their old slug (UNIQUE) before another entry may take it: update first.
-    conn.executemany(
-        "UPDATE entries SET slug = ?, category = ?, name = ?, fingerprint = ?, content = ?, "
-        "updated = ?, removed = NULL WHERE id = ?",
-        writes.updates,
-    )
-    conn.executemany("UPDATE entries SET removed = ?, updated = ? WHERE id = ?", writes.removals)
-    conn.executemany(
-        "INSERT INTO entries (id, entry_id, slug, category, name, fingerprint, content, "
-        "published, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        writes.inserts,
-    )
-    conn.executemany("INSERT INTO slugs (slug, entry) VALUES (?, ?)", writes.slugs)
-    conn.executemany(
-        "INSERT INTO changes (id, entry, kind, fields, at, slug, name, categories) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        writes.changes,
     )
 
 

@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.errors import DataFolderError
+from publisher.model.errors import DataFolderError
 
 log = logging.getLogger(__name__)
 

@@ -151,6 +151,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN claim TEXT;
     ALTER TABLE intents ADD COLUMN claim TEXT
     """,
+    """
+    -- What each published document is (model.publication.Kind): it decides the headers the
+    -- document is served with. Documents stored before are told apart by their address, as
+    -- the code did until then.
+    ALTER TABLE publications ADD COLUMN kind TEXT NOT NULL DEFAULT 'page';
+    UPDATE publications SET kind = CASE
+        WHEN path GLOB '/feeds/*' THEN 'feed'
+        WHEN path GLOB '/feeds*' THEN 'outline'
+        WHEN path GLOB '/calendars/*' THEN 'calendar'
+        WHEN path GLOB '/embed/*' AND content_type GLOB 'text/html*' THEN 'embed-page'
+        WHEN path GLOB '/embed/*' THEN 'embed-data'
+        WHEN path GLOB '/static/*' THEN 'asset'
+        ELSE 'page'
+    END
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

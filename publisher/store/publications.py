@@ -6,14 +6,15 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from publisher.publication import Publication
-from publisher.store.history import format_time, parse_time
+from publisher.model.publication import Kind, Publication
+from publisher.model.timestamps import format_time, parse_time
 
 
 def load_all(conn: sqlite3.Connection) -> dict[str, Publication]:
     return {
         r["path"]: Publication(
             r["path"],
+            Kind(r["kind"]),
             r["status"],
             r["content_type"],
             bytes(r["body"]),
@@ -31,11 +32,12 @@ def save(conn: sqlite3.Connection, made: Iterable[Publication]) -> None:
     for each batch as it is rendered."""
     conn.executemany(
         "INSERT OR REPLACE INTO publications "
-        "(path, status, content_type, body, etag, last_modified, location, key) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "(path, kind, status, content_type, body, etag, last_modified, location, key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 p.path,
+                p.kind.value,
                 p.status,
                 p.content_type,
                 p.body,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.store.history import format_time, parse_time
+from publisher.model.timestamps import format_time, parse_time
 from publisher.store.transaction import transaction
 
 

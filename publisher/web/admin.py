@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from publisher.errors import DirectoryError, MassRemovalError, PublisherError
+from publisher.model.errors import DirectoryError, MassRemovalError, PublisherError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)

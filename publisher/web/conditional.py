@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 
-from publisher.publication import Publication
+from publisher.hub.discovery import links
+from publisher.model.publication import Publication
 
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
@@ -28,14 +29,6 @@ class Prepared:
     status: int
     headers: list[tuple[str, str]]
     not_modified_headers: list[tuple[str, str]]
-
-
-def links(pub: Publication, hubs: tuple[str, ...], base: str) -> list[tuple[str, str]]:
-    """WebSub §4 discovery: a Link rel="hub" for each hub, in the order the documents list
-    them, and one rel="self" with the topic's URL."""
-    return [("Link", f'<{hub}>; rel="hub"') for hub in hubs] + [
-        ("Link", f'<{base}{pub.path}>; rel="self"')
-    ]
 
 
 def prepare(pub: Publication, max_age: int, hubs: tuple[str, ...] = (), base: str = "") -> Prepared:

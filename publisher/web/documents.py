@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, request
 
-from publisher.publication import NOT_FOUND, Publication
+from publisher.model.publication import NOT_FOUND, Publication
 from publisher.publish import Publisher
 from publisher.web.conditional import Prepared, prepare
 
