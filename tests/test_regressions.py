@@ -423,3 +423,12 @@ def test_a_failing_re_render_of_the_next_meetings_is_logged_once_not_four_times_
         time.sleep(0.05)
     refusals = [r for r in caplog.records if "The data was not loaded" in r.getMessage()]
     assert len(refusals) == 1
+
+
+def test_a_path_with_a_line_break_gets_the_site_s_404_page(server):
+    """Flask's path converter takes no line break: /a%0Ab got Werkzeug's bare 404, without
+    the site's page or its security headers."""
+    answer = server.get("/a%0Ab")
+    assert answer.status_code == 404
+    assert "Content-Security-Policy" in answer.headers
+    assert answer.text == server.get("/no-such-page").text

@@ -55,15 +55,33 @@ def document(path: str) -> Response:
     publisher: Publisher = current_app.extensions["publisher"]
     served: Served = current_app.extensions["publisher.served"]
     if not publisher.current:
-        return Response(
-            UNAVAILABLE,
-            status=503,
-            headers={"Retry-After": "5"},
-            content_type="text/plain; charset=utf-8",
-        )
+        return _unavailable()
     if f"/{path}/" in publisher.current:
         query = request.query_string.decode("latin-1")
         return redirect(f"/{path}/" + (f"?{query}" if query else ""), code=308)
+    return _not_found(publisher, served)
+
+
+@bp.app_errorhandler(404)
+def unmatched(_: Exception) -> Response:
+    """A path no route matches (Flask's path converter takes no line break, so /a%0Ab is
+    one): the site's own 404 page with its headers, not Werkzeug's bare one."""
+    publisher: Publisher = current_app.extensions["publisher"]
+    if not publisher.current:
+        return _unavailable()
+    return _not_found(publisher, current_app.extensions["publisher.served"])
+
+
+def _unavailable() -> Response:
+    return Response(
+        UNAVAILABLE,
+        status=503,
+        headers={"Retry-After": "5"},
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _not_found(publisher: Publisher, served: Served) -> Response:
     prepared = served.get(publisher, NOT_FOUND)
     assert prepared is not None
     return Response(prepared.publication.body, status=404, headers=prepared.headers)
