@@ -11,6 +11,11 @@ time to its verification is shown too.
 G2. The cost of one refused POST /hub (a topic not published here: 404) by directory size:
 in a subprocess, the app on generated data of each size (bench/run.py's generator), 2,000
 requests through its WSGI interface (Flask's test client), median per request.
+
+G3. One POST /hub over loopback to ``publisher serve`` on the bundled data (one keep-alive
+connection, the worker off so requests stay pending): ``HUB_REQUESTS`` refused ones (404, a
+topic not published here: answered before the database) and as many accepted ones (202: each
+recorded in the database), median and 90th percentile per request as the client sees it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ FLOOD_FROM, NEWCOMER_FROM = "127.0.0.1", "127.0.0.2"
 #: How long the newcomer keeps asking, and waits for its verification, at most.
 GIVE_UP = 60.0
 REFUSED_REQUESTS = 2000
+HUB_REQUESTS = 500
 
 
 def form(callback: str) -> str:
@@ -200,6 +206,44 @@ def refused_cost(tmp: Path, groups: int | None) -> dict[str, float]:
     return json.loads(run_child(cmd, "G").strip().splitlines()[-1])
 
 
+def one_request(tmp: Path) -> dict[str, list[float]]:
+    """G3: seconds per refused and per accepted POST /hub, as the client measured them."""
+    from run import clean_env, free_port, process, wait_for  # here: run.py imports this
+
+    port = free_port()
+    roomy = str(10 * HUB_REQUESTS)  # every accepted request finds room
+    env = clean_env(
+        PUBLISHER_DATA=str(ROOT / "data"),
+        PUBLISHER_DATABASE=str(tmp / "one-request.sqlite3"),
+        PUBLISHER_HOST="127.0.0.1",
+        PUBLISHER_PORT=str(port),
+        PUBLISHER_ACCESS_LOG="0",
+        PUBLISHER_WATCH="0",
+        PUBLISHER_WORKER="0",
+        PUBLISHER_HUB_MAX_PENDING=roomy,
+        PUBLISHER_HUB_MAX_PENDING_PER_CLIENT=roomy,
+    )
+    log = tmp / "one-request.log"
+    times: dict[str, list[float]] = {"refused": [], "accepted": []}
+    with process([str(BIN / "publisher"), "serve"], log, ROOT, env) as proc:
+        wait_for(port, "/readyz", proc, log)
+        client = Client(port, FLOOD_FROM)
+        try:
+            for n in range(2 * HUB_REQUESTS):
+                accept = n % 2 == 1  # alternated, so both meet the same moments
+                body = form(f"http://s{n}.example/cb")
+                if not accept:
+                    body = body.replace("all.atom", "none.atom")
+                started = time.perf_counter()
+                status = client.post(body)
+                took = time.perf_counter() - started
+                assert status == (202 if accept else 404), status
+                times["accepted" if accept else "refused"].append(took)
+        finally:
+            client.close()
+    return times
+
+
 def _after(value: float | None) -> str:
     return f"{value:.2f} s" if value is not None else f"not within {GIVE_UP:.0f} s"
 
@@ -210,6 +254,7 @@ def bench_flood(sizes: tuple[int, ...] = (1000, 10000), requests: int = 1000) ->
         runs = [(allow, flood(tmp, requests, allow)) for allow in (False, True)]
         costs = [(None, refused_cost(tmp, None))]
         costs += [(size, refused_cost(tmp, size)) for size in sizes]
+        single = one_request(tmp)
     lines = [
         f"G1. {requests:,} POST /hub from {FLOOD_FROM} (callbacks http://0177.0.X.Y:9/…), "
         f"then a subscriber from {NEWCOMER_FROM} asking every 50 ms",
@@ -234,12 +279,27 @@ def bench_flood(sizes: tuple[int, ...] = (1000, 10000), requests: int = 1000) ->
     for size, cost in costs:
         label = "bundled" if size is None else f"{size:,}"
         lines.append(f"| {label} | {cost['documents']:,} | {cost['ms']:.3f} |")
+    lines += [
+        "",
+        f"G3. One POST /hub over loopback (publisher serve, bundled data), "
+        f"{HUB_REQUESTS:,} of each",
+        "| request | median | 90th percentile |",
+        "| --- | --- | --- |",
+    ]
+    for what, label in (("refused", "refused (404)"), ("accepted", "accepted (202)")):
+        cuts = statistics.quantiles(single[what], n=10)
+        median = statistics.median(single[what])
+        lines.append(f"| {label} | {median * 1000:.3f} ms | {cuts[-1] * 1000:.3f} ms |")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif sys.argv[1:2] == ["--one-request"]:  # G3 alone
+        with tempfile.TemporaryDirectory(prefix="publisher-bench-hub-") as name:
+            found = one_request(Path(name))
+        print(json.dumps({k: statistics.median(v) * 1000 for k, v in found.items()}, indent=None))
     else:
         args = sys.argv[1:]
         count = 1000
