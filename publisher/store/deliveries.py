@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.model.timestamps import format_time, parse_time
+from publisher.store import leases
 from publisher.store.transaction import transaction
 
 
@@ -120,17 +120,8 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 
 def claim(conn: sqlite3.Connection, now: datetime, until: datetime, limit: int) -> list[Delivery]:
     """Take up to ``limit`` due deliveries nobody holds, holding them until ``until``, under
-    a fresh claim token that ``record`` must match."""
-    stamp = format_time(now)
-    with transaction(conn):
-        rows = conn.execute(
-            "UPDATE deliveries SET claimed_until = ?, claim = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM deliveries WHERE due <= ?"
-            " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due LIMIT ?)"
-            " RETURNING *",
-            (format_time(until), secrets.token_hex(8), stamp, stamp, limit),
-        ).fetchall()
-    return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
+    a fresh claim token that ``record`` must match (``leases.claim``)."""
+    return [_delivery(r) for r in leases.claim(conn, "deliveries", "*", now, until, limit)]
 
 
 def payloads(conn: sqlite3.Connection, hashes: Iterable[str]) -> dict[str, tuple[str, bytes]]:

@@ -10,13 +10,13 @@ to the worker.
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from publisher.model.timestamps import format_time, parse_time
+from publisher.store import leases
 from publisher.store.transaction import transaction
 
 
@@ -116,16 +116,9 @@ def still_pending(conn: sqlite3.Connection, callbacks: Mapping[int, str]) -> set
 def claim_intents(
     conn: sqlite3.Connection, now: datetime, until: datetime, limit: int
 ) -> list[Intent]:
-    stamp = format_time(now)
-    with transaction(conn):
-        rows = conn.execute(
-            "UPDATE intents SET claimed_until = ?, claim = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM intents WHERE due <= ?"
-            " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due, id LIMIT ?)"
-            " RETURNING id, mode, callback, topic, secret, lease_seconds, attempts, claim",
-            (format_time(until), secrets.token_hex(8), stamp, stamp, limit),
-        ).fetchall()
-    return sorted((Intent(*r) for r in rows), key=lambda i: i.id)
+    """Take up to ``limit`` due requests nobody holds, until ``until`` (``leases.claim``)."""
+    columns = "id, mode, callback, topic, secret, lease_seconds, attempts, claim"
+    return [Intent(*r) for r in leases.claim(conn, "intents", columns, now, until, limit)]
 
 
 def confirmed(conn: sqlite3.Connection, intent: Intent, now: datetime) -> None:
