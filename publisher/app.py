@@ -15,6 +15,7 @@ from publisher.config import load_settings
 from publisher.hub import worker
 from publisher.model.errors import PublisherError
 from publisher.publish import Clock, Publisher, utc_now
+from publisher.store.db import Pool
 from publisher.watch import Watcher
 from publisher.web import access, admin, documents, health, hub, serving
 
@@ -47,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
     publisher = Publisher(settings, clock)
     app.extensions["publisher"] = publisher
     app.extensions["publisher.served"] = documents.Served()
+    #: Connections for requests (POST /hub), opened as needed and kept for the next request.
+    app.extensions["publisher.connections"] = Pool(settings.database)
     ready = app.extensions["publisher.ready"] = threading.Event()
 
     def first_load() -> None:
@@ -126,6 +129,7 @@ def close_app(app: Flask) -> None:
     watcher = app.extensions.pop("publisher.watcher", None)
     if watcher is not None:
         watcher.stop()
+    app.extensions["publisher.connections"].close()
     app.extensions["publisher"].close()
 
 

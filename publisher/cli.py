@@ -58,7 +58,7 @@ def _folder_refused(settings: Settings, adopt: bool) -> str | None:
         finally:
             publisher.close()
         return None
-    conn = connect(settings.database)
+    conn = connect(settings.database, migrate=True)
     try:
         check_folder(conn, settings)
     except PublisherError as exc:
@@ -234,8 +234,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from publisher.hub.worker import Worker
     from publisher.publish import utc_now
+    from publisher.store.db import connect
 
     settings = _settings(args)
+    connect(settings.database, migrate=True).close()  # once, before the worker's connection
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -250,7 +252,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     from publisher.store import deliveries, subscriptions
     from publisher.store.db import connect
 
-    conn = connect(_settings(args).database)
+    conn = connect(_settings(args).database, migrate=True)
     try:
         if args.action == "subscriptions":
             rows = subscriptions.listing(conn)

@@ -108,7 +108,7 @@ class Publisher:
         self.clock = clock
         self.monotonic = monotonic
         self.data = Path(settings.data)
-        self.conn = connect(settings.database)
+        self.conn = connect(settings.database, migrate=True)
         self._checkpointer: threading.Thread | None = None
         self._lock = threading.RLock()
         # Generation first: should another process publish in between, the next refresh

@@ -73,7 +73,7 @@ def test_one_callback_aiohttp_cannot_call_stalled_every_delivery(hub, subscriber
 def test_a_reused_row_id_let_a_late_record_delete_another_delivery(tmp_path):
     """Ids are reused once a row is gone: recording a send by (id, version) deleted the
     new row that had taken the id. Records now match the claim token too."""
-    conn = connect(tmp_path / "db.sqlite3")
+    conn = connect(tmp_path / "db.sqlite3", migrate=True)
     item = deliveries.Outgoing("first", "http://hub.example/", "text/plain", b"one")
     with conn:
         deliveries.enqueue(conn, [item], NOW)
@@ -141,3 +141,23 @@ def run_one_round(server, clock) -> None:  # noqa: ANN001
             conn.close()
 
     asyncio.run(once())
+
+
+def test_every_subscription_request_ran_the_migrations(make_app, serve, monkeypatch):
+    """POST /hub opened a connection of its own and migrated the database each time (and so
+    did the worker at its start): migrations now run once, when the app starts, and a
+    request borrows a connection that stays open for the next one."""
+    from publisher.store import migrations
+
+    runs, real = [], migrations.migrate
+
+    def counted(conn):  # noqa: ANN001, ANN202 - the real migrations, counted
+        runs.append(conn)
+        return real(conn)
+
+    monkeypatch.setattr(migrations, "migrate", counted)
+    server = serve(make_app(**HUB_SETTINGS))
+    assert len(runs) == 1, "the app's start migrates once"
+    for n in range(3):
+        assert subscribe(server, f"http://s{n}.example/cb").status_code == 202
+    assert len(runs) == 1, "a request migrates nothing"

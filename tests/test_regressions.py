@@ -248,7 +248,7 @@ def test_a_failed_commit_leaves_no_transaction_open(tmp_path):
 
     from publisher.store.db import connect, transaction
 
-    conn = connect(tmp_path / "db.sqlite3")
+    conn = connect(tmp_path / "db.sqlite3", migrate=True)
     with pytest.raises(sqlite3.IntegrityError), transaction(conn):
         conn.execute("PRAGMA defer_foreign_keys=ON")  # the violation is found at COMMIT
         conn.execute("INSERT INTO slugs (slug, entry) VALUES ('x', 999)")

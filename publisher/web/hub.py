@@ -19,7 +19,7 @@ from publisher.hub.params import HubRequestError, Leases, parse
 from publisher.hub.pending import Pending, client_of
 from publisher.publish import Publisher
 from publisher.store import subscriptions
-from publisher.store.db import connect
+from publisher.store.db import Pool
 
 bp = Blueprint("hub", __name__)
 
@@ -81,13 +81,10 @@ def hub_request() -> Response:
         return _reject(exc.status, exc.reason)
     client = client_of(request.remote_addr)
     pending = _pending(settings)
+    connections: Pool = current_app.extensions["publisher.connections"]
     try:
-        conn = connect(settings.database)
-    except sqlite3.OperationalError:  # the database is busy for longer than its timeout
-        return _busy()
-    alive = partial(subscriptions.still_pending, conn)
-    try:
-        with pending.lock:
+        with connections.borrow() as conn, pending.lock:
+            alive = partial(subscriptions.still_pending, conn)
             if not pending.has_room(client, alive):
                 return _reject(
                     429,
@@ -116,9 +113,7 @@ def hub_request() -> Response:
                 "send the request again in a minute.",
             )
         return _reject(429, "Too many requests for this callback's address await verification.")
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError:  # the database is busy for longer than its timeout
         return _busy()
-    finally:
-        conn.close()
     publisher.wake.set()
     return _reject(202, "Accepted: the hub will now check with hub.callback.")
