@@ -188,7 +188,7 @@ def child(data: Path, database: Path) -> None:
         answer = client.post("/hub", data=body, headers=headers)
         times.append(time.perf_counter() - started)
         assert answer.status_code == 404, answer.status_code
-    documents = len(app.extensions["publisher"].current)
+    documents = len(app.extensions["publisher"].current.documents)
     close_app(app)
     print(json.dumps({"documents": documents, "ms": statistics.median(times) * 1000}))
 

@@ -174,7 +174,7 @@ def child(data: Path, database: Path, port: int, subscribers: int) -> None:
                 for n in range(subscribers)
             ],
         )
-    stop, thread = worker.start(settings, utc_now, publisher.wake)
+    stop, thread = worker.start(settings, utc_now, publisher.current.wake)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     path = data / "community-groups.yaml"
     text = path.read_text(encoding="utf-8")
@@ -184,7 +184,7 @@ def child(data: Path, database: Path, port: int, subscribers: int) -> None:
     reloaded = time.time()
     wait_count(port, subscribers, limit=300)
     stop.set()
-    publisher.wake.set()
+    publisher.current.wake.set()
     thread.join(timeout=30)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -285,7 +285,7 @@ def _feed_bytes(tmp: Path) -> bytes:
     )
     try:
         publisher.reload()
-        return publisher.current[TOPIC].body
+        return publisher.current.documents[TOPIC].body
     finally:
         publisher.close()
 

@@ -355,8 +355,8 @@ def child_publish(data: Path, edit_file: Path, database: Path, edits: int) -> No
         started = time.perf_counter()
         assert publisher.reload().unchanged
         unchanged_s = time.perf_counter() - started
-        documents = len(publisher.current)
-        size = sum(len(p.body) for p in publisher.current.values())
+        documents = len(publisher.current.documents)
+        size = sum(len(p.body) for p in publisher.current.documents.values())
     finally:
         publisher.close()
     print(

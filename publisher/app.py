@@ -1,4 +1,8 @@
-"""create_app(config=None): settings, the publisher, the watcher and the blueprints."""
+"""create_app(config=None): settings, the load, the watcher and the blueprints.
+
+The app holds the load pipeline (``publish.Publisher``) and gives ``web/`` only what it
+reads: the current publication, the settings, the clock, a pool of connections and a
+function that reloads (``app.extensions``, keys ``publisher.*``)."""
 
 from __future__ import annotations
 
@@ -45,9 +49,14 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
     """
     settings = load_settings(config)
     app = Flask(__name__, static_folder=None)
-    publisher = Publisher(settings, clock)
-    app.extensions["publisher"] = publisher
-    app.extensions["publisher.served"] = documents.Served()
+    publisher = Publisher(settings, clock)  # migrates the database: once, here
+    current = publisher.current
+    app.extensions["publisher"] = publisher  # the load; web/ never reads it
+    app.extensions["publisher.current"] = current
+    app.extensions["publisher.settings"] = settings
+    app.extensions["publisher.clock"] = clock
+    app.extensions["publisher.reload"] = publisher.reload
+    app.extensions["publisher.served"] = documents.Served(settings)
     #: Connections for requests (POST /hub), opened as needed and kept for the next request.
     app.extensions["publisher.connections"] = Pool(settings.database)
     ready = app.extensions["publisher.ready"] = threading.Event()
@@ -73,7 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
         watcher.start()
         app.extensions["publisher.watcher"] = watcher
     if settings.worker:
-        stop_worker, thread = worker.start(settings, clock, publisher.wake)
+        stop_worker, thread = worker.start(settings, clock, current.wake)
         app.extensions["publisher.worker"] = (stop_worker, thread)
     if settings.access_log:
         _log_requests(app)
@@ -82,7 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) 
         # come from BASE_URL, never from the request).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=0, x_host=0)  # type: ignore[method-assign]
     app.wsgi_app = serving.PublicationServer(  # type: ignore[method-assign]
-        app.wsgi_app, publisher, app.extensions["publisher.served"], settings.access_log
+        app.wsgi_app, current, app.extensions["publisher.served"], settings.access_log
     )
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
@@ -104,7 +113,7 @@ def _follow_the_clock(publisher: Publisher, stop: threading.Event, interval: flo
     wait = FIRST_RETRY
     while not stop.wait(interval):
         try:
-            publisher.refresh()
+            publisher.current.refresh()
             if time.monotonic() < retry_at:
                 continue
             publisher.reload_if_due()
@@ -124,7 +133,7 @@ def close_app(app: Flask) -> None:
     running = app.extensions.pop("publisher.worker", None)
     if running is not None:
         running[0].set()
-        app.extensions["publisher"].wake.set()  # end its idle wait now
+        app.extensions["publisher.current"].wake.set()  # end its idle wait now
         running[1].join(timeout=10)
     watcher = app.extensions.pop("publisher.watcher", None)
     if watcher is not None:

@@ -1,8 +1,9 @@
-"""Load the data folder and publish it: validate, record history, render, store, swap.
+"""Load the data folder and publish it: validate, record history, render, store, show.
 
-One ``Publisher`` per process. A load is one database transaction (history, changes and the
-new publication together), and the served publication is swapped only after it commits:
-invalid data, a refused mass removal or a crash mid-way leave the last good one in place.
+One ``Publisher`` per process: the load pipeline. A load is one database transaction
+(history, changes and the new publication together), and the publication is shown
+(``current.CurrentPublication``, what web serves) only after it commits: invalid data, a
+refused mass removal or a crash mid-way leave the last good one in place.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from publisher import calendars
 from publisher.config import Settings
+from publisher.current import CurrentPublication
 from publisher.directory import files
 from publisher.directory.validate import load_directory
 from publisher.helpers import Helpers
@@ -30,7 +32,6 @@ from publisher.model.directory import Directory
 from publisher.model.directory import Site as DirectorySite
 from publisher.model.events import Known, State, revised
 from publisher.model.history import History, diff
-from publisher.model.publication import Publication, topics
 from publisher.model.timestamps import format_time
 from publisher.publication import Memo, build, prepare_helper
 from publisher.render.common import Site
@@ -96,7 +97,8 @@ def check_folder(conn: sqlite3.Connection, settings: Settings) -> None:
 
 
 class Publisher:
-    """Holds the database connection and the publication this process serves."""
+    """The load pipeline: its database connection (opened first in a process, so it
+    migrates), what it keeps between loads, and the publication it shows (``current``)."""
 
     def __init__(
         self,
@@ -106,34 +108,25 @@ class Publisher:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.monotonic = monotonic
         self.data = Path(settings.data)
         self.conn = connect(settings.database, migrate=True)
+        #: What this process serves: the stored publication until a load shows another.
+        self.current = CurrentPublication(settings.database, settings.refresh_interval, monotonic)
         self._checkpointer: threading.Thread | None = None
-        self._lock = threading.RLock()
-        # Generation first: should another process publish in between, the next refresh
-        # sees a newer generation and reads again, instead of never.
-        self.generation = stored.generation(self.conn)
-        self.current: dict[str, Publication] = {}
-        #: The paths of ``current``'s WebSub topics, for the hub's look-up of each request.
-        self.topics: frozenset[str] = frozenset()
-        self._serve(stored.load_all(self.conn))
-        self._checked = monotonic()
         self._loads = 0
-        #: The history as of ``generation``, kept so a load need not read it back.
+        #: The history and events' states as of the load ``generation``, kept so a load
+        #: need not read them back.
+        self.generation = 0
         self.history: History | None = None
         self.events: Known | None = None
-        #: When the documents next change with the time passing (see calendars.upcoming).
-        self.due: datetime | None = stored.due(self.conn)
         self._memo = Memo()
-        #: Set when a load queued deliveries; a worker in this process waits on it.
-        self.wake = threading.Event()
 
     def close(self) -> None:
         """Close the database. Not under the load lock: a shutdown must not wait for a
         load, whose transaction simply does not commit."""
         if self._checkpointer is not None:
             self._checkpointer.join()
+        self.current.close()
         self.conn.close()
 
     def _checkpoint(self) -> None:
@@ -185,7 +178,7 @@ class Publisher:
         SlugTakenError.
         """
         with (
-            self._lock,
+            self.current.lock,  # one load at a time, and no look at the store meanwhile
             _collector_paused(),
             Helpers(self.settings.load_helpers, version=render_version) as helpers,
         ):
@@ -198,12 +191,11 @@ class Publisher:
             ).fetchone()
             now = self.clock()
             due = stored.due(self.conn)
-            if row and row[0] == state and self.current and (due is None or now < due):
+            if row and row[0] == state and self.current.documents and (due is None or now < due):
                 if unrecorded:  # the same data, moved or adopted: nothing else to load
                     with transaction(self.conn):
                         identity.record(self.conn, folder)
-                self.refresh(force=True)
-                self.due = due
+                self.current.refresh(force=True)  # should another process have published
                 return LoadResult(0, 0, unchanged=True)
             directory = load_directory(
                 self.data, contents, helpers.map, partial(history.owner, self.conn)
@@ -216,7 +208,7 @@ class Publisher:
                 base = history.tag_base(
                     self.conn, self.settings.tag_authority, self.settings.base_url, now
                 )
-                previous, known, known_events = self.current, self.history, self.events
+                previous, known, known_events = self.current.documents, self.history, self.events
                 if (
                     known is None
                     or known_events is None
@@ -261,12 +253,11 @@ class Publisher:
                         format_time(cal.due) if cal.due else None,
                     ),
                 )
-            self._serve(pubs)
-            self.history, self.events = view, event_states
-            self.due = cal.due
-            if queued:
-                self.wake.set()  # the worker sends them without waiting for its next look
             self.generation = cur.lastrowid or 0
+            self.current.show(pubs, self.generation, cal.due)
+            self.history, self.events = view, event_states
+            if queued:
+                self.current.wake.set()  # the worker sends them without waiting for its look
             self._checkpoint()
             self._settle_memory()
             result = LoadResult(count, rendered, helped=helpers.chunks_helped)
@@ -297,7 +288,8 @@ class Publisher:
     def reload_if_due(self) -> LoadResult | None:
         """Render again once the time has passed the end of a listed meeting (or brought
         one within the window): the next meetings move on without a data change."""
-        if self.due is None or self.clock() < self.due:
+        due = self.current.due
+        if due is None or self.clock() < due:
             return None
         return self.reload()
 
@@ -314,34 +306,3 @@ class Publisher:
             gc.unfreeze()
             gc.collect()
         gc.freeze()
-
-    def _serve(self, pubs: dict[str, Publication]) -> None:
-        """Serve ``pubs`` from now on. Its topics are listed once here, not by each hub
-        request: walking 100,000 documents took 20 ms of each, which a flood of requests
-        multiplied. The topics go first: a request that has seen the new documents finds
-        their topics."""
-        self.topics = topics(pubs)
-        self.current = pubs
-
-    def refresh(self, force: bool = False) -> None:
-        """Pick up a publication another process (``publisher reload``) wrote.
-
-        Looks at most once per REFRESH_INTERVAL, so serving stays a dictionary look-up.
-        """
-        now = self.monotonic()
-        if not force and now - self._checked < self.settings.refresh_interval:
-            return
-        # A load in progress holds the lock; requests keep the current publication meanwhile
-        # rather than wait for it.
-        if not self._lock.acquire(blocking=force):
-            return
-        try:
-            self._checked = now
-            generation = stored.generation(self.conn)
-            if generation != self.generation:  # (generation read first, as in __init__)
-                self._serve(stored.load_all(self.conn))
-                self.generation = generation
-                self.history = self.events = None  # read afresh at the next load
-                self.due = stored.due(self.conn)
-        finally:
-            self._lock.release()

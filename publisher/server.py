@@ -12,5 +12,5 @@ from publisher.web.front import Front
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 _flask = create_app()
-_settings = _flask.extensions["publisher"].settings
+_settings = _flask.extensions["publisher.settings"]
 app = Front(_flask, _settings.threads, _settings.body_timeout)

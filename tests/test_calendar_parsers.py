@@ -640,7 +640,7 @@ def check_content_lines(body: bytes) -> None:
 def test_every_calendar_of_the_bundled_directory_is_well_formed(server):
     """The bundled directory's calendars (no dates, names and texts with curly quotes and
     dashes): content lines, and both Python readers."""
-    paths = sorted(p for p in server.publisher.current if p.endswith(".ics"))
+    paths = sorted(p for p in server.publisher.current.documents if p.endswith(".ics"))
     assert len(paths) == 1 + 4 + 13  # all, each category, each group
     for path in paths:
         body = server.get(path).content
@@ -749,7 +749,7 @@ def test_single_meeting_files_are_the_meetings_of_the_next_twelve_months(meeting
     """One file per day with a meeting in the next year: cancelled ones too, moved ones at
     their new date."""
     day_file = re.compile(r"^/calendars/groups/[a-z0-9-]+/\d{4}-\d{2}-\d{2}\.ics$")
-    served = {p for p in meetings_server.publisher.current if day_file.match(p)}
+    served = {p for p in meetings_server.publisher.current.documents if day_file.match(p)}
     year = datetime(2027, 11, 25, 12, tzinfo=UTC)
     expected = {single(m.group, m.start.date()).path for m in meetings_of(GROUPS, NOW, year)}
     assert served == expected

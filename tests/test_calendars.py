@@ -198,7 +198,7 @@ def test_the_group_description_is_shown_so_it_moves_the_sequence(make_app, serve
 
 
 def calendar_paths(server) -> list[str]:  # noqa: ANN001
-    return sorted(p for p in server.publisher.current if p.startswith("/calendars/"))
+    return sorted(p for p in server.publisher.current.documents if p.startswith("/calendars/"))
 
 
 def test_two_renders_of_the_same_data_give_the_same_bytes(make_app, serve, examples, tmp_path):
@@ -254,23 +254,23 @@ def test_single_meeting_files_and_next_meetings_follow_the_clock(make_app, serve
     assert next_meetings(page)[0] == "2027-01-13T18:00:00+00:00"
 
     # Nothing to do before the first listed meeting ends.
-    due = publisher.due
+    due = publisher.current.due
     assert due is not None and due > START
     clock.now = due - timedelta(seconds=1)
     assert publisher.reload_if_due() is None
-    assert publisher.due == due
+    assert publisher.current.due == due
 
     # Just after the Riverside meeting of 13 January ends (20:00 GMT).
     clock.now = datetime(2027, 1, 13, 20, 0, 1, tzinfo=UTC)
     assert publisher.reload_if_due() is not None
     assert server.get(meeting).status_code == 404
-    assert meeting not in publisher.current
+    assert meeting not in publisher.current.documents
     page = server.get("/groups/riverside-peer-circle/").text
     listed = next_meetings(page)
     assert "2027-01-13T18:00:00+00:00" not in listed
     assert listed[0] == "2027-03-17T18:00:00+00:00"  # the meeting moved from 10 March
     assert "Wednesday 13 January 2027" not in server.get("/").text
-    assert publisher.due is not None and publisher.due > clock.now > due
+    assert publisher.current.due is not None and publisher.current.due > clock.now > due
     assert publisher.reload_if_due() is None  # until the new due moment
 
     # The meeting of January 2028 has come within 12 months: it has its file now.
@@ -283,14 +283,14 @@ def test_single_meeting_files_and_next_meetings_follow_the_clock(make_app, serve
 
 def test_due_survives_a_restart(make_app, serve, examples, clock):
     app = make_app(**QUIET)
-    due = app.extensions["publisher"].due
+    due = app.extensions["publisher"].current.due
     assert due is not None
     close_app(app)
     clock.now = due + timedelta(minutes=1)
     again = make_app(**QUIET)
     publisher = again.extensions["publisher"]
     # The first load at start has already moved on past the meeting that ended.
-    assert publisher.due is not None and publisher.due > clock.now
+    assert publisher.current.due is not None and publisher.current.due > clock.now
 
 
 # --- HTTP for every calendar ---------------------------------------------------------------
@@ -311,7 +311,9 @@ def test_every_calendar_answers_with_type_etag_304_and_cors(make_app, serve, dat
         shutil.copytree(EXAMPLES, data_dir)
     server = serve(make_app(**QUIET))
     paths = every_calendar(data_dir)
-    singles = [p for p in server.publisher.current if re.fullmatch(r"/calendars/groups/.+/.+", p)]
+    singles = [
+        p for p in server.publisher.current.documents if re.fullmatch(r"/calendars/groups/.+/.+", p)
+    ]
     if source == "examples":
         assert len(singles) > 40
         paths += sorted(singles)
@@ -357,13 +359,15 @@ def test_a_group_without_dates_gets_an_empty_calendar_that_says_why(server):
 
 
 def test_no_group_of_the_bundled_directory_gets_invented_meetings(server):
-    assert not any(re.fullmatch(r"/calendars/groups/.+/.+", p) for p in server.publisher.current)
+    assert not any(
+        re.fullmatch(r"/calendars/groups/.+/.+", p) for p in server.publisher.current.documents
+    )
     for path in every_calendar(DATA):
         assert parse(server.get(path).content).walk("VEVENT") == [], path
     home = server.get("/").text
     assert "Next meetings" not in home
     assert "Add this meeting" not in home
-    assert server.publisher.due is None
+    assert server.publisher.current.due is None
 
 
 # --- Subscribe help on the pages ------------------------------------------------------------

@@ -146,7 +146,7 @@ def test_adopting_another_folder_publishes_it_and_the_old_one_is_then_refused(
         other.reload()
     clock.advance(minutes=5)
     other.reload(adopt=True, confirm_removals=True)  # every group of the old one goes
-    assert b"Example meeting groups (fictional)" in other.current["/"].body
+    assert b"Example meeting groups (fictional)" in other.current.documents["/"].body
     clock.advance(minutes=5)
     assert other.reload().unchanged  # adopted for good
     other.close()

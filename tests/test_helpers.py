@@ -240,9 +240,9 @@ def test_a_load_spread_over_helpers_publishes_the_same_bytes(folder, tmp_path, m
     result = helped.reload()
     assert result.helped > 0
     try:
-        assert alone.current.keys() == helped.current.keys()
-        for path, mine in alone.current.items():
-            theirs = helped.current[path]
+        assert alone.current.documents.keys() == helped.current.documents.keys()
+        for path, mine in alone.current.documents.items():
+            theirs = helped.current.documents[path]
             assert (theirs.body, theirs.etag, theirs.last_modified) == (
                 mine.body,
                 mine.etag,

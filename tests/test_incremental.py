@@ -97,6 +97,6 @@ def test_incremental_publication_equals_a_full_render(data_dir, database, clock,
                 (data_dir / name).write_bytes(raw)
             continue
         assert publisher.history == history.read(publisher.conn, 5)
-        served = {path: pub.body for path, pub in publisher.current.items()}
+        served = {path: pub.body for path, pub in publisher.current.documents.items()}
         assert served == full_render(publisher)
     publisher.close()

@@ -33,8 +33,11 @@ def test_a_second_process_renders_nothing_for_the_same_data(data_dir, database, 
     second = publisher_on(data_dir, database, clock)
     result = second.reload()
     assert result.unchanged and result.rendered == 0
-    assert second.current.keys() == first.current.keys()
-    assert all(second.current[p].etag == first.current[p].etag for p in first.current)
+    assert second.current.documents.keys() == first.current.documents.keys()
+    assert all(
+        second.current.documents[p].etag == first.current.documents[p].etag
+        for p in first.current.documents
+    )
     first.close()
     second.close()
 
@@ -42,12 +45,14 @@ def test_a_second_process_renders_nothing_for_the_same_data(data_dir, database, 
 def test_a_one_field_edit_re_renders_only_what_shows_that_group(data_dir, database, clock):
     publisher = publisher_on(data_dir, database, clock)
     publisher.reload()
-    before = dict(publisher.current)
+    before = dict(publisher.current.documents)
     clock.advance(minutes=1)
     edit_description(data_dir, "oor-mad-history", "A new description.")
     result = publisher.reload()
     assert result.changes == 1
-    changed = {p for p in publisher.current if publisher.current[p] is not before[p]}
+    changed = {
+        p for p in publisher.current.documents if publisher.current.documents[p] is not before[p]
+    }
     assert changed == {
         "/",
         "/groups/oor-mad-history/",
@@ -70,14 +75,14 @@ def test_a_one_field_edit_re_renders_only_what_shows_that_group(data_dir, databa
 def test_a_process_picks_up_what_another_published(data_dir, database, clock):
     server = publisher_on(data_dir, database, clock, refresh_interval=0)
     server.reload()
-    etag = server.current["/feeds/all.atom"].etag
+    etag = server.current.documents["/feeds/all.atom"].etag
     clock.advance(minutes=1)
     edit_description(data_dir, "oor-mad-history", "Edited by another process.")
     other = publisher_on(data_dir, database, clock)
     other.reload()
-    server.refresh()
-    assert server.current["/feeds/all.atom"].etag != etag
-    assert b"Edited by another process." in server.current["/feeds/all.atom"].body
+    server.current.refresh()
+    assert server.current.documents["/feeds/all.atom"].etag != etag
+    assert b"Edited by another process." in server.current.documents["/feeds/all.atom"].body
     server.close()
     other.close()
 
@@ -88,7 +93,10 @@ def test_invalid_data_keeps_the_stored_publication_for_a_new_process(data_dir, d
     first.close()
     (data_dir / "community-groups.yaml").write_text("groups: [\n", encoding="utf-8")
     second = publisher_on(data_dir, database, clock)
-    assert second.current["/feeds/all.atom"].etag == first.current["/feeds/all.atom"].etag
+    assert (
+        second.current.documents["/feeds/all.atom"].etag
+        == first.current.documents["/feeds/all.atom"].etag
+    )
     second.close()
 
 
@@ -143,9 +151,9 @@ def test_documents_stored_before_kinds_get_the_kind_their_address_gave_them(
         path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     clock.advance(minutes=1)
     publisher.reload(confirm_removals=True)
-    kinds = {path: pub.kind for path, pub in publisher.current.items()}
+    kinds = {path: pub.kind for path, pub in publisher.current.documents.items()}
     assert set(kinds.values()) == set(Kind)
-    assert {pub.status for pub in publisher.current.values()} == {200, 301, 404, 410}
+    assert {pub.status for pub in publisher.current.documents.values()} == {200, 301, 404, 410}
 
     [backfill] = [s for s in MIGRATIONS[4].split(";") if "UPDATE publications" in s]
     publisher.conn.execute(backfill)

@@ -278,8 +278,8 @@ def test_a_server_starting_while_another_process_publishes_catches_up(
 
     monkeypatch.setattr(stored, "load_all", load_all_while_another_publishes)
     server = publisher_on(data_dir, database, clock)
-    server.refresh(force=True)
-    assert b"Published meanwhile." in server.current["/groups/oor-mad-history/"].body
+    server.current.refresh(force=True)
+    assert b"Published meanwhile." in server.current.documents["/groups/oor-mad-history/"].body
     server.close()
     other.close()
 
@@ -321,7 +321,7 @@ def test_a_restart_with_other_hubs_kept_the_old_hubs_inside_the_feeds(data_dir, 
     first.close()
     second = start(hubs="https://hub.example.org/")
     assert not second.reload().unchanged
-    assert b"https://hub.example.org/" in second.current["/feeds/all.atom"].body
+    assert b"https://hub.example.org/" in second.current.documents["/feeds/all.atom"].body
     second.close()
 
 
@@ -341,7 +341,7 @@ def test_closing_does_not_wait_for_a_load_in_progress(data_dir, tmp_path, clock)
     loading, release = threading.Event(), threading.Event()
 
     def load_in_progress() -> None:
-        with publisher._lock:  # noqa: SLF001 - what a running reload holds
+        with publisher.current.lock:  # what a running reload holds
             loading.set()
             release.wait(10)
 
@@ -417,7 +417,8 @@ def test_a_failing_re_render_of_the_next_meetings_is_logged_once_not_four_times_
     app = make_app(watch_interval=0.01)
     publisher = app.extensions["publisher"]
     (data_dir / "community-groups.yaml").write_text("groups: [\n", encoding="utf-8")
-    publisher.due = clock.now  # the next meetings are due to move on now
+    current = publisher.current  # the next meetings are due to move on now:
+    current.show(current.documents, current.shown.generation, clock.now)
     deadline = time.monotonic() + 1.0  # a hundred looks of the clock thread
     while time.monotonic() < deadline:
         time.sleep(0.05)

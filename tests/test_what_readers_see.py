@@ -378,7 +378,7 @@ def test_hostile_site_and_group_text_reads_as_text_in_every_format(make_app, ser
     directory, problems = check_directory(folder)
     assert directory is not None, [str(p) for p in problems]
     server = serve(make_app(data=str(folder)))
-    paths = sorted(p for p, doc in server.publisher.current.items() if doc.status == 200)
+    paths = sorted(p for p, doc in server.publisher.current.documents.items() if doc.status == 200)
     kinds = set()
     for path in paths:
         response = server.get(path)

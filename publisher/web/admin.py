@@ -1,4 +1,7 @@
-"""POST /admin/reload: reload the data on demand, authenticated with PUBLISHER_ADMIN_TOKEN."""
+"""POST /admin/reload: reload the data on demand, authenticated with PUBLISHER_ADMIN_TOKEN.
+
+The reload is the function the app gives (``app.extensions["publisher.reload"]``, the load's
+``reload``): web/ does not import the load."""
 
 from __future__ import annotations
 
@@ -32,8 +35,7 @@ def reload() -> Response:
         old publication stays.
     :raise 409: a mass removal that was not confirmed.
     """
-    publisher = current_app.extensions["publisher"]
-    token = publisher.settings.admin_token
+    token = current_app.extensions["publisher.settings"].admin_token
     if not token:
         return _error(404, "The admin endpoint is off: set PUBLISHER_ADMIN_TOKEN to use it.")
     # The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
@@ -43,7 +45,7 @@ def reload() -> Response:
         return _error(401, "Send the admin token as 'Authorization: Bearer <token>'.")
     confirm = request.values.get("confirm") == "removals"
     try:
-        result = publisher.reload(confirm_removals=confirm)
+        result = current_app.extensions["publisher.reload"](confirm_removals=confirm)
     except DirectoryError as exc:
         log.error("Reload refused: %s", exc)
         return _error(422, str(exc).splitlines()[0], [str(p) for p in exc.problems])

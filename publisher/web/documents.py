@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, request
 
+from publisher.config import Settings
+from publisher.current import CurrentPublication
 from publisher.model.publication import NOT_FOUND, Publication
-from publisher.publish import Publisher
 from publisher.web.conditional import Prepared, prepare
 
 bp = Blueprint("documents", __name__)
@@ -20,13 +21,14 @@ class Served:
     """Prepared answers for the publication being served, made on first use of each path
     and dropped together when a new publication comes in."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         # One tuple, swapped in one assignment: a thread still holding the previous
         # publication can never store its answers in the cache of the new one.
         self._state: tuple[dict[str, Publication], dict[str, Prepared]] = ({}, {})
 
-    def get(self, publisher: Publisher, path: str) -> Prepared | None:
-        pubs = publisher.current
+    def get(self, current: CurrentPublication, path: str) -> Prepared | None:
+        pubs = current.documents
         source, prepared_by_path = self._state
         if source is not pubs:
             prepared_by_path = {}
@@ -36,7 +38,7 @@ class Served:
             pub = pubs.get(path)
             if pub is None:
                 return None
-            settings = publisher.settings
+            settings = self.settings
             max_age = settings.feed_max_age if pub.is_feed else settings.page_max_age
             prepared = prepared_by_path[path] = prepare(
                 pub, max_age, settings.hub_urls, settings.base
@@ -52,24 +54,25 @@ def document(path: str) -> Response:
 
     :raise 503: nothing has been published yet (first load running, or invalid data).
     """
-    publisher: Publisher = current_app.extensions["publisher"]
+    current: CurrentPublication = current_app.extensions["publisher.current"]
     served: Served = current_app.extensions["publisher.served"]
-    if not publisher.current:
+    documents = current.documents
+    if not documents:
         return _unavailable()
-    if f"/{path}/" in publisher.current:
+    if f"/{path}/" in documents:
         query = request.query_string.decode("latin-1")
         return redirect(f"/{path}/" + (f"?{query}" if query else ""), code=308)
-    return _not_found(publisher, served)
+    return _not_found(current, served)
 
 
 @bp.app_errorhandler(404)
 def unmatched(_: Exception) -> Response:
     """A path no route matches (Flask's path converter takes no line break, so /a%0Ab is
     one): the site's own 404 page with its headers, not Werkzeug's bare one."""
-    publisher: Publisher = current_app.extensions["publisher"]
-    if not publisher.current:
+    current: CurrentPublication = current_app.extensions["publisher.current"]
+    if not current.documents:
         return _unavailable()
-    return _not_found(publisher, current_app.extensions["publisher.served"])
+    return _not_found(current, current_app.extensions["publisher.served"])
 
 
 def _unavailable() -> Response:
@@ -81,7 +84,7 @@ def _unavailable() -> Response:
     )
 
 
-def _not_found(publisher: Publisher, served: Served) -> Response:
-    prepared = served.get(publisher, NOT_FOUND)
+def _not_found(current: CurrentPublication, served: Served) -> Response:
+    prepared = served.get(current, NOT_FOUND)
     assert prepared is not None
     return Response(prepared.publication.body, status=404, headers=prepared.headers)

@@ -59,9 +59,9 @@ class Front:
 
     def __init__(self, app: Flask, threads: int, body_timeout: float) -> None:
         self.app = app
-        self.publisher = app.extensions["publisher"]
+        self.current = app.extensions["publisher.current"]
         self.served = app.extensions["publisher.served"]
-        self.log = self.publisher.settings.access_log
+        self.log = app.extensions["publisher.settings"].access_log
         self.body_timeout = body_timeout
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="publisher-request")
 
@@ -74,7 +74,7 @@ class Front:
         if method == "GET" or method == "HEAD":
             headers = scope.headers
             found = answer(
-                self.publisher,
+                self.current,
                 self.served,
                 method,
                 scope.path,

@@ -14,7 +14,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    ready = bool(current_app.extensions["publisher"].current)
+    ready = bool(current_app.extensions["publisher.current"].documents)
     return Response(
         "ready\n" if ready else "no publication yet\n",
         status=200 if ready else 503,

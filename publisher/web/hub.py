@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, current_app, request
 
 from publisher.config import Settings
+from publisher.current import CurrentPublication
 from publisher.hub.params import HubRequestError, Leases, parse
 from publisher.hub.pending import Pending, client_of
-from publisher.publish import Publisher
 from publisher.store import subscriptions
 from publisher.store.db import Pool
 
@@ -56,8 +56,8 @@ def hub_request() -> Response:
     :raise 429: too many requests await verification: this client's, for this callback's
         address, or everyone's (see publisher.hub.pending).
     """
-    publisher: Publisher = current_app.extensions["publisher"]
-    settings = publisher.settings
+    current: CurrentPublication = current_app.extensions["publisher.current"]
+    settings: Settings = current_app.extensions["publisher.settings"]
     if not settings.hub:
         return _reject(404, "This service runs no hub of its own.")
     if request.mimetype != "application/x-www-form-urlencoded":
@@ -75,7 +75,7 @@ def hub_request() -> Response:
     leases = Leases(settings.hub_lease, settings.hub_lease_min, settings.hub_lease_max)
     try:
         wanted = parse(
-            form, settings.base, publisher.topics, leases, settings.hub_allow_private_callbacks
+            form, settings.base, current.topics, leases, settings.hub_allow_private_callbacks
         )
     except HubRequestError as exc:
         return _reject(exc.status, exc.reason)
@@ -98,7 +98,7 @@ def hub_request() -> Response:
                 wanted.topic,
                 wanted.secret,
                 wanted.lease_seconds,
-                publisher.clock(),
+                current_app.extensions["publisher.clock"](),
                 host=wanted.host,
                 max_per_host=settings.hub_max_pending_per_host,
                 max_pending=settings.hub_max_pending,
@@ -115,5 +115,5 @@ def hub_request() -> Response:
         return _reject(429, "Too many requests for this callback's address await verification.")
     except sqlite3.OperationalError:  # the database is busy for longer than its timeout
         return _busy()
-    publisher.wake.set()
+    current.wake.set()
     return _reject(202, "Accepted: the hub will now check with hub.callback.")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from publisher.publish import Publisher
+from publisher.current import CurrentPublication
 from publisher.web import access
 from publisher.web.conditional import not_modified
 from publisher.web.documents import Served
@@ -33,7 +33,7 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
 def answer(
-    publisher: Publisher,
+    current: CurrentPublication,
     served: Served,
     method: str,
     path: str,
@@ -48,7 +48,7 @@ def answer(
     it on its event loop: it is a look-up and never touches the database (a publication
     written by another process is picked up by the app's clock thread, ``app.py``)."""
     started = time.perf_counter()
-    prepared = served.get(publisher, path)
+    prepared = served.get(current, path)
     if prepared is None:
         return None
     pub = prepared.publication
@@ -65,9 +65,11 @@ def answer(
 class PublicationServer:
     """WSGI middleware wrapping ``app.wsgi_app``."""
 
-    def __init__(self, app: WSGIApp, publisher: Publisher, served: Served, log: bool) -> None:
+    def __init__(
+        self, app: WSGIApp, current: CurrentPublication, served: Served, log: bool
+    ) -> None:
         self.app = app
-        self.publisher = publisher
+        self.current = current
         self.served = served
         self.log = log
 
@@ -80,7 +82,7 @@ class PublicationServer:
                 return self._preflight(environ, start_response)
             return self.app(environ, start_response)
         found = answer(
-            self.publisher,
+            self.current,
             self.served,
             method,
             environ.get("PATH_INFO") or "/",
@@ -98,7 +100,7 @@ class PublicationServer:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """CORS preflight for a feed, so a page elsewhere may send conditional headers."""
-        pub = self.publisher.current.get(environ.get("PATH_INFO") or "/")
+        pub = self.current.documents.get(environ.get("PATH_INFO") or "/")
         if pub is None or not pub.is_feed:
             return self.app(environ, start_response)
         start_response("204 No Content", PREFLIGHT)
