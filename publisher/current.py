@@ -27,8 +27,8 @@ class Shown:
     one finds its topics too."""
 
     documents: Mapping[str, Publication]
-    #: The paths of the documents' WebSub topics, listed once here and not by each hub
-    #: request: walking 100,000 documents took 20 ms of each, which a flood multiplied.
+    #: The paths of the documents' WebSub topics: listed once here, not by each hub
+    #: request (docs/BENCHMARKS.md, "The hub under a flood of subscription requests").
     topics: frozenset[str]
     #: The store's load it came from (``store.publications.generation``).
     generation: int
