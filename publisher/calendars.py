@@ -25,7 +25,8 @@ from publisher.model.directory import Directory, Group, Meetings, OneOff, Series
 from publisher.model.events import State
 from publisher.model.history import History
 from publisher.render import ical
-from publisher.render.common import Item, Portable, Site, category_path, group_path
+from publisher.render.common import Item, Portable, Site
+from publisher.urls import CALENDAR, CATEGORY, GROUP, GROUP_CALENDAR, HOME, MEETING, webcal
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 #: Single-meeting files and "next meetings" cover this far ahead: 12 months.
@@ -150,19 +151,6 @@ def prepare(
     return Calendars(found, {e.uid: states[e.uid] for e in found}, upcoming(directory, now))
 
 
-def calendar_path(key: str) -> str:
-    """``all`` or a category slug -> /calendars/<key>.ics"""
-    return f"/calendars/{key}.ics"
-
-
-def group_calendar_path(slug: str) -> str:
-    return f"/calendars/groups/{slug}.ics"
-
-
-def meeting_path(slug: str, occurrence: Occurrence) -> str:
-    return f"/calendars/groups/{slug}/{occurrence.start.date().isoformat()}.ics"
-
-
 @dataclass(frozen=True)
 class Links:
     """Ways to add a calendar, for the subscribe help on pages."""
@@ -178,15 +166,15 @@ def links(site: Site, path: str, name: str) -> Links:
     """webcal:// and the Google and Microsoft add-by-URL links. Google and Microsoft fetch
     from their own servers, so their links are left out while the base URL is loopback."""
     https = site.url(path)
-    webcal = "webcal://" + https.split("://", 1)[1]
+    subscribe = webcal(https)
     host = (urlsplit(site.base).hostname or "").lower()
     if host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost"):
-        return Links(https, webcal, None, None, None)
+        return Links(https, subscribe, None, None, None)
     add = "/calendar/0/addfromweb?" + urlencode({"url": https, "name": name}, quote_via=quote)
     return Links(
         https,
-        webcal,
-        "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""),
+        subscribe,
+        "https://calendar.google.com/calendar/r?cid=" + quote(subscribe, safe=""),
         "https://outlook.live.com" + add,
         "https://outlook.office.com" + add,
     )
@@ -212,7 +200,7 @@ def removed_calendar(site: Site, slug: str, name: str) -> bytes:
     """What a removed group's calendar address serves: a valid, empty calendar, so apps
     subscribed to it drop its events (an error would leave them showing for ever)."""
     text = f"{name} is no longer listed in {site.title}; this calendar has no meetings."
-    info = calendar_info(site, group_calendar_path(slug), "/", f"{name}: meetings", text)
+    info = calendar_info(site, GROUP_CALENDAR(slug), HOME(), f"{name}: meetings", text)
     return ical.calendar(info, [], [])
 
 
@@ -270,7 +258,7 @@ def documents(
     A group's calendar is keyed on its group's key and its events' keys, as text, and its
     header is made only when rendered: 10,000 groups make 10,000 calendars per load."""
     events, states = cal.events, cal.states
-    page_of = {e.group.slug: site.url(group_path(e.group.slug)) for e in events}
+    page_of = {e.group.slug: site.url(GROUP(e.group.slug)) for e in events}
     by_group: dict[str, list[Event]] = {}
     for e in events:
         by_group.setdefault(e.group.slug, []).append(e)
@@ -312,7 +300,7 @@ def documents(
             )
 
         return (
-            group_calendar_path(group.slug),
+            GROUP_CALENDAR(group.slug),
             CALENDAR_TYPE,
             key,
             lambda: portable()(),
@@ -323,7 +311,7 @@ def documents(
     listed = [
         (
             None,
-            "/",
+            HOME(),
             site.title,
             _scope_description(
                 f"Meetings of every group in {site.title} that publishes its dates.",
@@ -335,7 +323,7 @@ def documents(
     ] + [
         (
             c.slug,
-            category_path(c.slug),
+            CATEGORY(c.slug),
             c.name,
             _scope_description(
                 f"Meetings of the groups in {c.name} ({site.title}) that publish their dates.",
@@ -348,7 +336,7 @@ def documents(
         for mine in [[e for e in events if e.group.category == c.slug]]
     ]
     for category, page, name, text, chosen in listed:
-        path = calendar_path(category or "all")
+        path = CALENDAR(category or "all")
         about = partial(info, path, page, f"{name}: meetings", text, None)
         key = repr((base, path, name, text, [keys[e.uid] for e in chosen]))
         yield doc(path, about, key, chosen, changed(category))
@@ -383,8 +371,8 @@ def group_calendar(
 ) -> bytes:
     """A group's calendar: module-level, with only what it shows, so that a helper process
     may render it (10,000 groups have 10,000 calendars)."""
-    path = group_calendar_path(slug)
-    info = calendar_info(site, path, group_path(slug), f"{name}: meetings", description, zone)
+    path = GROUP_CALENDAR(slug)
+    info = calendar_info(site, path, GROUP(slug), f"{name}: meetings", description, zone)
     return ical.calendar(info, zones, events)
 
 
@@ -402,11 +390,11 @@ def _singles(
     by_key = {e.source.key: e for e in mine}
     days: dict[str, list[Occurrence]] = {}
     for o in soon.by_group.get(group.slug, ()):
-        days.setdefault(meeting_path(group.slug, o), []).append(o)
+        days.setdefault(MEETING(group.slug, o.start.date().isoformat()), []).append(o)
     zone = group.meetings.time_zone if group.meetings else None
     for path, found in days.items():
         title = f"{group.name}, {date_words(found[0].start.date())}"
-        about = partial(info, path, group_path(group.slug), title, group.name, zone)
+        about = partial(info, path, GROUP(group.slug), title, group.name, zone)
         chosen = [(by_key[o.key], o) for o in found]
         # What a meeting shows follows from its event (fingerprint) and its date.
         key = f"{base}|{page}|" + "|".join(

@@ -17,12 +17,12 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
-from publisher import calendars
+from publisher import calendars, urls
 from publisher.directory.schedule import Occurrence
 from publisher.helpers import Helpers, Spread
 from publisher.model.directory import Directory, Group
 from publisher.model.history import Entry, History
-from publisher.model.publication import NOT_FOUND, Kind, Publication
+from publisher.model.publication import Kind, Publication
 from publisher.render import changes, embed, html, jsonfeed, opml, xml_feeds
 from publisher.render.common import (
     FORMATS,
@@ -33,7 +33,6 @@ from publisher.render.common import (
     Portable,
     Site,
     feeds_of,
-    group_path,
     items_of,
     portable_feed,
 )
@@ -169,7 +168,7 @@ def specs(
         what = Embed(
             f"the groups in {name}",
             f"category:{feed.key}",
-            f"/embed/{feed.key}",
+            urls.EMBED(feed.key),
             f"{name} – {site.title}",
         )
         return html.fragment("_embed.html", embed=what, site=site)
@@ -228,7 +227,7 @@ def specs(
                     feed=f,
                     entries=m,
                     alternates=alternates[f.key],
-                    calendar=_calendar_links(site, f.key, f.title, meets[f.key]),
+                    calendar=_calendar_links(site, urls.CALENDAR(f.key), f.title, meets[f.key]),
                     dated=dated[f.key],
                     embed=embeds[f.key],
                     **common,
@@ -237,7 +236,7 @@ def specs(
             )
     newest = history.newest()
     yield Spec(
-        changes.PATH,
+        urls.CHANGES(),
         Kind.FEED,
         FORMATS["atom"],
         _key(listing, "changes", history.last_change_id),
@@ -246,7 +245,7 @@ def specs(
         portable=partial(_changes_feed, history, names, newest, site, items),
     )
     yield Spec(
-        opml.PATH,
+        urls.OUTLINE(),
         Kind.OUTLINE,
         OPML_TYPE,
         _key(base, [(f.key, f.title) for f in feeds]),
@@ -256,7 +255,7 @@ def specs(
     next_meetings = soon.next(calendars.NEXT_ON_HOME)
     groups = {e.group.slug: e.group for e in cal.events}  # the groups with meetings
     yield Spec(
-        "/",
+        urls.HOME(),
         Kind.PAGE,
         HTML_TYPE,
         _key(listing, "home", history.last_change_id, next_meetings),
@@ -267,7 +266,7 @@ def specs(
             counts={k: len(v) for k, v in by_category.items()},
             shown=HOME_PER_CATEGORY,
             alternates=alternates["all"],
-            calendar=_calendar_links(site, "all", site.title, any(meets.values())),
+            calendar=_calendar_links(site, urls.CALENDAR("all"), site.title, any(meets.values())),
             dated=any(dated.values()),
             next_meetings=[(groups[slug], o) for slug, o in next_meetings],
             **common,
@@ -303,9 +302,9 @@ def specs(
             portable=portable,
         )
     yield from _embeds(groups, feeds, soon, site, listing, history, common)
-    if site.url("/hub") in site.hubs:
+    if site.url(urls.HUB()) in site.hubs:
         yield Spec(
-            "/hub",
+            urls.HUB(),
             Kind.PAGE,
             HTML_TYPE,
             _key(base, "hub"),
@@ -314,7 +313,7 @@ def specs(
         )
     yield from _moved_and_gone(history, site, base, common)
     yield Spec(
-        NOT_FOUND,
+        urls.NOT_FOUND(),
         Kind.PAGE,
         HTML_TYPE,
         _key(base, "404"),
@@ -329,7 +328,7 @@ def specs(
     for path in sorted(STATIC.iterdir()):
         data = path.read_bytes()
         yield Spec(
-            f"/static/{path.name}",
+            urls.STATIC(path.name),
             Kind.ASSET,
             STATIC_TYPES.get(path.suffix, "text/plain"),
             _key(data),
@@ -368,7 +367,9 @@ def _group_page(
         category_path=feed.page_path,
         subscribe_path=feed.subscribe_path,
         alternates=alternates,
-        calendar=_calendar_links(site, f"groups/{group.slug}", group.name, bool(group.meetings)),
+        calendar=_calendar_links(
+            site, urls.GROUP_CALENDAR(group.slug), group.name, bool(group.meetings)
+        ),
         dated=bool(group.meetings and group.meetings.scheduled),
         next_meetings=[(group, o) for o in mine],
         embed=embed,
@@ -399,7 +400,7 @@ def _embeds(
     are the groups with meetings, by slug."""
     script = EMBED_SCRIPT.read_bytes()
     yield Spec(
-        "/embed/v1.js",
+        urls.EMBED_SCRIPT(),
         Kind.EMBED_DATA,
         STATIC_TYPES[".js"],
         _key(script),
@@ -410,7 +411,7 @@ def _embeds(
     chosen = [(groups[slug], o) for slug, o in upcoming]
     key = _key(listing, "meetings", upcoming)
     yield Spec(
-        embed.MEETINGS_PATH,
+        urls.EMBED_MEETINGS_DATA(),
         Kind.EMBED_DATA,
         JSON_TYPE,
         key,
@@ -418,7 +419,7 @@ def _embeds(
         history.newest(),
     )
     yield Spec(
-        "/embed/meetings",
+        urls.EMBED_MEETINGS(),
         Kind.EMBED_PAGE,
         HTML_TYPE,
         _key(key, "page"),
@@ -426,7 +427,7 @@ def _embeds(
             "embed.html",
             heading="Next meetings",
             next_meetings=chosen,
-            page="/",
+            page=urls.HOME(),
             what="all the groups",
             **common,
         ),
@@ -438,7 +439,7 @@ def _embeds(
         # most recently changed), in directory order. A page of 10,000 would help no one.
         members = [i.group for i in sorted(feed.items, key=lambda i: i.position)]
         yield Spec(
-            f"/embed/{feed.key}",
+            urls.EMBED(feed.key),
             Kind.EMBED_PAGE,
             HTML_TYPE,
             # As the feeds: a category's page changes only with its own groups.
@@ -460,9 +461,9 @@ def _embeds(
         )
 
 
-def _calendar_links(site: Site, key: str, name: str, shown: bool) -> calendars.Links | None:
+def _calendar_links(site: Site, path: str, name: str, shown: bool) -> calendars.Links | None:
     """Subscribe links for a page's calendar: only where some group there has meetings."""
-    return calendars.links(site, calendars.calendar_path(key), name) if shown else None
+    return calendars.links(site, path, name) if shown else None
 
 
 def _moved_and_gone(
@@ -482,11 +483,11 @@ def _moved_and_gone(
             location = None
             message = f"{entry.name} is no longer listed in this directory."
         else:  # an old slug of a renamed group
-            location = site.url(group_path(entry.slug))
+            location = site.url(urls.GROUP(entry.slug))
             heading, status, changed = "This page has moved", 301, entry.updated
             message = f"It is now at {location}."
         yield Spec(
-            group_path(slug),
+            urls.GROUP(slug),
             Kind.PAGE,
             HTML_TYPE,
             _key(base, status, message),
@@ -496,7 +497,7 @@ def _moved_and_gone(
             location=location,
         )
         # Its calendar address stays too: moved with the page, or empty once removed.
-        ics = calendars.group_calendar_path(slug)
+        ics = urls.GROUP_CALENDAR(slug)
         if location is None:
             name = entry.name
             yield Spec(
@@ -508,7 +509,7 @@ def _moved_and_gone(
                 changed,
             )
         else:
-            new = site.url(calendars.group_calendar_path(entry.slug))
+            new = site.url(urls.GROUP_CALENDAR(entry.slug))
             yield Spec(
                 ics,
                 Kind.CALENDAR,

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from publisher.render.changes import PATH as CHANGES_PATH
 from publisher.render.common import Feed, Site
-
-PATH = "/feeds.opml"
+from publisher.urls import CHANGES, HOME
 
 
 def render(feeds: list[Feed], site: Site) -> bytes:
@@ -43,7 +41,7 @@ def render(feeds: list[Feed], site: Site) -> bytes:
         type="rss",
         text=f"What changed – {site.title}",
         title=f"What changed – {site.title}",
-        xmlUrl=site.url(CHANGES_PATH),
-        htmlUrl=site.url("/"),
+        xmlUrl=site.url(CHANGES()),
+        htmlUrl=site.url(HOME()),
     )
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

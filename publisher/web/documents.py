@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, request
 
-from publisher.model.publication import NOT_FOUND, Publication
+from publisher.model.publication import Publication
 from publisher.publish import Publisher
+from publisher.urls import NOT_FOUND
 from publisher.web.conditional import Prepared, prepare
 
 bp = Blueprint("documents", __name__)
@@ -64,6 +65,6 @@ def document(path: str) -> Response:
     if f"/{path}/" in publisher.current:
         query = request.query_string.decode("latin-1")
         return redirect(f"/{path}/" + (f"?{query}" if query else ""), code=308)
-    prepared = served.get(publisher, NOT_FOUND)
+    prepared = served.get(publisher, NOT_FOUND())
     assert prepared is not None
     return Response(prepared.publication.body, status=404, headers=prepared.headers)
