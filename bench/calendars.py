@@ -104,20 +104,22 @@ def child(folder: Path, database: Path) -> None:
     from publisher.config import load_settings
     from publisher.directory.validate import load_directory
     from publisher.model.events import State
-    from publisher.model.history import Entry
+    from publisher.model.history import Entry, History
     from publisher.publish import Publisher
-    from publisher.render.common import Item, Site
+    from publisher.render.common import Site
+    from publisher.sitemap import calendars as calendar_documents
+    from publisher.sitemap.context import Load, Memo
 
     directory = load_directory(folder)
     ids = {g.slug: f"tag:bench.example,2026-01-01:{g.slug}" for g in directory.groups}
     found = calendars.events_of(directory, ids)
     states = {e.uid: State(e.uid, NOW, NOW, 0) for e in found}
     site = Site("https://bench.example", "bench", "Bench", "Bench", "en-GB", (), 100, "tag:x")
-    items = [
-        Item(g, c, Entry(n, ids[g.slug], g.slug, c.slug, g.name, g.fingerprint, NOW, NOW, None))
+    entries = tuple(
+        Entry(n, ids[g.slug], g.slug, c.slug, g.name, g.fingerprint, NOW, NOW, None)
         for n, (c, g) in enumerate((c, g) for c in directory.categories for g in c.groups)
-    ]
-    item_keys = {g.slug: g.fingerprint for g in directory.groups}
+    )
+    history = History("tag:x", NOW, entries, {e.slug: e.id for e in entries}, (), {}, 0)
 
     def run() -> tuple[float, float, int, int]:
         """Cold: nothing memoised. Whole calendars first, then the single-meeting files."""
@@ -126,12 +128,11 @@ def child(folder: Path, database: Path) -> None:
         cal = calendars.Calendars(found, states, calendars.upcoming(directory, NOW))
         whole = single = 0
         middle = 0.0
-        for path, _, _, render, _, _ in calendars.documents(
-            directory, site, cal, "b", calendars.Blocks(), items, item_keys, lambda _: NOW
-        ):
+        load = Load(directory, history, site, Memo(), cal)
+        for document in calendar_documents.documents(load):
             began = time.perf_counter()
-            render()
-            if path.count("/") > 3:
+            document.render(*document.arguments())
+            if document.path.count("/") > 3:
                 single += 1
                 middle += time.perf_counter() - began
             else:

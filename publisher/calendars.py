@@ -1,4 +1,4 @@
-"""Which calendars exist, which events they hold, and what is coming up.
+"""Which events the directory's meetings make, and what is coming up.
 
 An *event* is one series (with its moved and cancelled meetings) or one one-off meeting,
 with one UID for life. Its UID is made from the group's history id (which survives renames)
@@ -14,27 +14,21 @@ next moment any of it changes, when the publisher renders again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache, partial
-from urllib.parse import quote, urlencode, urlsplit
+from functools import lru_cache
 
-from publisher.directory.schedule import Occurrence, date_words, occurrences
+from publisher.directory.schedule import Occurrence, occurrences
 from publisher.model.directory import Directory, Group, Meetings, OneOff, Series
 from publisher.model.events import State
 from publisher.model.history import History
 from publisher.render import ical
-from publisher.render.common import Item, Portable, Site, category_path, group_path
 
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
 #: Single-meeting files and "next meetings" cover this far ahead: 12 months.
 WINDOW = timedelta(days=365)
 NEXT_ON_HOME = 8
 NEXT_ON_GROUP = 6
-
-#: path, type, key, render, changed, and the render as a Portable (made when needed) or None.
-Doc = tuple[str, str, str, Callable[[], bytes], datetime, Callable[[], Portable] | None]
 
 
 @dataclass(frozen=True)
@@ -150,90 +144,6 @@ def prepare(
     return Calendars(found, {e.uid: states[e.uid] for e in found}, upcoming(directory, now))
 
 
-def calendar_path(key: str) -> str:
-    """``all`` or a category slug -> /calendars/<key>.ics"""
-    return f"/calendars/{key}.ics"
-
-
-def group_calendar_path(slug: str) -> str:
-    return f"/calendars/groups/{slug}.ics"
-
-
-def meeting_path(slug: str, occurrence: Occurrence) -> str:
-    return f"/calendars/groups/{slug}/{occurrence.start.date().isoformat()}.ics"
-
-
-@dataclass(frozen=True)
-class Links:
-    """Ways to add a calendar, for the subscribe help on pages."""
-
-    https: str
-    webcal: str
-    google: str | None
-    outlook: str | None
-    office365: str | None
-
-
-def links(site: Site, path: str, name: str) -> Links:
-    """webcal:// and the Google and Microsoft add-by-URL links. Google and Microsoft fetch
-    from their own servers, so their links are left out while the base URL is loopback."""
-    https = site.url(path)
-    webcal = "webcal://" + https.split("://", 1)[1]
-    host = (urlsplit(site.base).hostname or "").lower()
-    if host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost"):
-        return Links(https, webcal, None, None, None)
-    add = "/calendar/0/addfromweb?" + urlencode({"url": https, "name": name}, quote_via=quote)
-    return Links(
-        https,
-        webcal,
-        "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""),
-        "https://outlook.live.com" + add,
-        "https://outlook.office.com" + add,
-    )
-
-
-def calendar_info(
-    site: Site, path: str, page: str, name: str, text: str, zone: str | None = None
-) -> ical.Info:
-    """A calendar's own properties: its name and description, its page and its own
-    address, the zone of its events (else the directory's), and the site's refresh."""
-    return ical.Info(
-        name,
-        text,
-        site.url(page),
-        site.url(path),
-        zone or site.time_zone,
-        timedelta(seconds=site.calendar_refresh),
-        f"-//{site.publisher}//publisher//EN",
-    )
-
-
-def removed_calendar(site: Site, slug: str, name: str) -> bytes:
-    """What a removed group's calendar address serves: a valid, empty calendar, so apps
-    subscribed to it drop its events (an error would leave them showing for ever)."""
-    text = f"{name} is no longer listed in {site.title}; this calendar has no meetings."
-    info = calendar_info(site, group_calendar_path(slug), "/", f"{name}: meetings", text)
-    return ical.calendar(info, [], [])
-
-
-def group_description(group: Group, site: Site) -> str:
-    """What a group's calendar says of itself; for a group with no dates, that dates will
-    appear once the organiser publishes them."""
-    meetings = group.meetings
-    if meetings is not None and meetings.scheduled:
-        return f"Meetings of {group.name}, from {site.title}."
-    if meetings is not None and meetings.frequency_as_published:
-        return (
-            f"{group.name} meets {meetings.frequency_as_published}, as its listing puts it, "
-            "but no dates or times have been published. Dates will appear in this calendar "
-            "once the organiser publishes them."
-        )
-    return (
-        f"No meetings of {group.name} are listed. Should the group publish meeting dates, "
-        "they will appear in this calendar."
-    )
-
-
 class Blocks:
     """Each event's VEVENT bytes, kept between loads: an unchanged event is serialised once
     per process, and once per load however many calendars hold it."""
@@ -250,172 +160,3 @@ class Blocks:
 
     def keep(self, keys: set[tuple[str, int, str, str]]) -> None:
         self._memo = {k: v for k, v in self._memo.items() if k in keys}
-
-
-def documents(
-    directory: Directory,
-    site: Site,
-    cal: Calendars,
-    base: str,
-    blocks: Blocks,
-    items: Iterable[Item],
-    item_keys: Mapping[str, str],
-    changed: Callable[[str | None], datetime],
-) -> Iterator[Doc]:
-    """Every calendar: all, each category's, each group's, and each single meeting of the
-    next WINDOW. ``items`` are the groups with their history, ``item_keys`` their keys (all
-    a page shows of a group); ``changed(category)`` the newest change there (None:
-    anywhere).
-
-    A group's calendar is keyed on its group's key and its events' keys, as text, and its
-    header is made only when rendered: 10,000 groups make 10,000 calendars per load."""
-    events, states = cal.events, cal.states
-    page_of = {e.group.slug: site.url(group_path(e.group.slug)) for e in events}
-    by_group: dict[str, list[Event]] = {}
-    for e in events:
-        by_group.setdefault(e.group.slug, []).append(e)
-    keys = {
-        e.uid: (e.uid, states[e.uid].sequence, e.fingerprint, page_of[e.group.slug]) for e in events
-    }
-    blocks.keep(set(keys.values()))
-
-    info = partial(calendar_info, site)
-
-    def made(chosen: list[Event]) -> list[bytes]:
-        return [blocks.get(e, states[e.uid], page_of[e.group.slug]) for e in chosen]
-
-    def zones(chosen: list[Event]) -> list[str]:
-        found = {e.group.meetings.time_zone for e in chosen if e.group.meetings}
-        return [z for z in found if z]
-
-    def doc(
-        path: str, about: Callable[[], ical.Info], key: str, chosen: list[Event], when: datetime
-    ) -> Doc:
-        def render() -> bytes:
-            return ical.calendar(about(), zones(chosen), made(chosen))
-
-        return path, CALENDAR_TYPE, key, render, when, None
-
-    def group_doc(group: Group, key: str, chosen: list[Event], when: datetime) -> Doc:
-        def portable() -> Portable:
-            description = group_description(group, site)
-            zone = group.meetings.time_zone if group.meetings else None
-            return Portable(
-                group_calendar,
-                site,
-                group.slug,
-                group.name,
-                description,
-                zone,
-                zones(chosen),
-                made(chosen),
-            )
-
-        return (
-            group_calendar_path(group.slug),
-            CALENDAR_TYPE,
-            key,
-            lambda: portable()(),
-            when,
-            portable,
-        )
-
-    listed = [
-        (
-            None,
-            "/",
-            site.title,
-            _scope_description(
-                f"Meetings of every group in {site.title} that publishes its dates.",
-                site.title,
-                events,
-            ),
-            events,
-        )
-    ] + [
-        (
-            c.slug,
-            category_path(c.slug),
-            c.name,
-            _scope_description(
-                f"Meetings of the groups in {c.name} ({site.title}) that publish their dates.",
-                f"{c.name} ({site.title})",
-                mine,
-            ),
-            mine,
-        )
-        for c in directory.categories
-        for mine in [[e for e in events if e.group.category == c.slug]]
-    ]
-    for category, page, name, text, chosen in listed:
-        path = calendar_path(category or "all")
-        about = partial(info, path, page, f"{name}: meetings", text, None)
-        key = repr((base, path, name, text, [keys[e.uid] for e in chosen]))
-        yield doc(path, about, key, chosen, changed(category))
-    for item in items:
-        group = item.group
-        mine = by_group.get(group.slug, [])
-        key = f"{base}|{item_keys[group.slug]}|ics|{[keys[e.uid] for e in mine] if mine else ''}"
-        yield group_doc(group, key, mine, item.entry.updated)
-        if mine:
-            yield from _singles(group, mine, states, cal.soon, base, page_of[group.slug], info)
-
-
-def _scope_description(text: str, where: str, events: list[Event]) -> str:
-    """What the calendar of a category (or of all groups) says of itself: ``text``, or,
-    where no group ``where`` has published dates, that it is empty until one does."""
-    if events:
-        return text
-    return (
-        f"No group in {where} has published meeting dates yet. Dates will appear in this "
-        "calendar once they are published."
-    )
-
-
-def group_calendar(
-    site: Site,
-    slug: str,
-    name: str,
-    description: str,
-    zone: str | None,
-    zones: list[str],
-    events: list[bytes],
-) -> bytes:
-    """A group's calendar: module-level, with only what it shows, so that a helper process
-    may render it (10,000 groups have 10,000 calendars)."""
-    path = group_calendar_path(slug)
-    info = calendar_info(site, path, group_path(slug), f"{name}: meetings", description, zone)
-    return ical.calendar(info, zones, events)
-
-
-def _singles(
-    group: Group,
-    mine: list[Event],
-    states: dict[str, State],
-    soon: Upcoming,
-    base: str,
-    page: str,
-    info: Callable[[str, str, str, str, str | None], ical.Info],
-) -> Iterator[Doc]:
-    """/calendars/groups/<slug>/<date>.ics for each day with a meeting in the window: one
-    VEVENT per meeting that day (nearly always one), no RRULE."""
-    by_key = {e.source.key: e for e in mine}
-    days: dict[str, list[Occurrence]] = {}
-    for o in soon.by_group.get(group.slug, ()):
-        days.setdefault(meeting_path(group.slug, o), []).append(o)
-    zone = group.meetings.time_zone if group.meetings else None
-    for path, found in days.items():
-        title = f"{group.name}, {date_words(found[0].start.date())}"
-        about = partial(info, path, group_path(group.slug), title, group.name, zone)
-        chosen = [(by_key[o.key], o) for o in found]
-        # What a meeting shows follows from its event (fingerprint) and its date.
-        key = f"{base}|{page}|" + "|".join(
-            f"{e.uid}.{states[e.uid].sequence}.{e.fingerprint}.{o.date}" for e, o in chosen
-        )
-        newest = max(states[e.uid].modified for e, _ in chosen)
-
-        def render(c: list[tuple[Event, Occurrence]] = chosen, a: partial = about) -> bytes:
-            made = [ical.single(states[e.uid], e.group, e.source, page, o) for e, o in c]
-            return ical.calendar(a(), [zone] if zone else [], made)
-
-        yield path, CALENDAR_TYPE, key, render, newest, None

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from publisher.urls import HUB
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -332,7 +334,7 @@ class Settings:
     @property
     def hub_urls(self) -> tuple[str, ...]:
         """Every hub documents advertise, in order: the built-in one first (WebSub §4)."""
-        own = (self.base + "/hub",) if self.hub else ()
+        own = (self.base + HUB(),) if self.hub else ()
         return own + tuple(self.hubs.split())
 
 

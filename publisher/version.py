@@ -20,7 +20,7 @@ def render_version() -> str:
     """Hash of publisher's code and templates.
 
     The whole package, not only render/: words that reach pages live elsewhere too (the
-    flags' labels in the model, the 404 and 410 notices in publication)."""
+    flags' labels in the model, the 404 and 410 notices in sitemap/notices.py)."""
     files = sorted([*PACKAGE.rglob("*.py"), *TEMPLATES.rglob("*.*")])
     digest = hashlib.sha256()
     for path in files:

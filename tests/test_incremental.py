@@ -8,6 +8,7 @@ something a full render from the database would not.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 import yaml
@@ -67,6 +68,20 @@ def mutate(rng: random.Random, data_dir, counter: int) -> None:  # noqa: ANN001
     dump(path, doc)
 
 
+def published_after(publisher, data_dir, change: Callable[[], None]) -> bool:  # noqa: ANN001
+    """Make ``change`` (to the data, the clock) and reload: True once published; False if the
+    load refused it (a typo), with the last good files put back."""
+    snapshot = {p.name: p.read_bytes() for p in data_dir.glob("*.yaml")}
+    change()
+    try:
+        publisher.reload(confirm_removals=True)
+    except PublisherError:
+        for name, raw in snapshot.items():
+            (data_dir / name).write_bytes(raw)
+        return False
+    return True
+
+
 def full_render(publisher) -> dict[str, bytes]:  # noqa: ANN001
     """Every document rendered from scratch from the data and a fresh read of the history."""
     directory = load_directory(publisher.data)
@@ -87,14 +102,12 @@ def test_incremental_publication_equals_a_full_render(data_dir, database, clock,
     publisher = publisher_on(data_dir, database, clock, feed_max_entries=5)
     publisher.reload()
     for counter in range(15):
-        snapshot = {p.name: p.read_bytes() for p in data_dir.glob("*.yaml")}
-        mutate(rng, data_dir, counter)
-        clock.advance(seconds=rng.choice([0, 1, 60]))
-        try:
-            publisher.reload(confirm_removals=True)
-        except PublisherError:  # refused (a typo): put the last good files back
-            for name, raw in snapshot.items():
-                (data_dir / name).write_bytes(raw)
+
+        def change(counter: int = counter) -> None:
+            mutate(rng, data_dir, counter)
+            clock.advance(seconds=rng.choice([0, 1, 60]))
+
+        if not published_after(publisher, data_dir, change):
             continue
         assert publisher.history == history.read(publisher.conn, 5)
         served = {path: pub.body for path, pub in publisher.current.documents.items()}

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-#: Key of the 404 page among the publications; no request path starts with "!".
-NOT_FOUND = "!404"
-
 
 class Kind(StrEnum):
     """What is at an address, whatever its status: the kind decides how it is served.

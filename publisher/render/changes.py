@@ -20,11 +20,10 @@ from markupsafe import escape
 from publisher.directory.schedule import day_words, describe_series
 from publisher.model.directory import FLAGS, Contact, Group, Meetings, Series
 from publisher.model.history import Change
-from publisher.render.common import Site, group_path
+from publisher.render.common import Site
 from publisher.render.ical import place_text
 from publisher.render.xml_feeds import entry_links, generator
-
-PATH = "/feeds/changes.atom"
+from publisher.urls import CHANGES, GROUP, HOME
 
 #: Plain words for the fields a change names.
 FIELD_WORDS = {
@@ -113,7 +112,7 @@ def _place(group: Group, *_: object) -> list[str]:
 #: Each field's published value now, as lines of plain text (none: the value was removed).
 VALUES: dict[str, Callable[[Group, Mapping[str, str], Site], list[str]]] = {
     "name": lambda g, *_: [g.name],
-    "slug": lambda g, _, site: [site.url(group_path(g.slug))],
+    "slug": lambda g, _, site: [site.url(GROUP(g.slug))],
     "category": lambda g, names, _: [names.get(g.category, g.category)],
     "description": lambda g, *_: [g.description] if g.description else [],
     "links": lambda g, *_: [f"{link.label}: {link.url}" for link in g.links],
@@ -180,8 +179,8 @@ def render(
         feed_id=f"{site.tag_base}feeds/changes",
         title=f"What changed – {site.title}",
         subtitle=f"Every group added to, changed in or removed from {site.title}.",
-        self_url=site.url(PATH),
-        html_url=site.url("/"),
+        self_url=site.url(CHANGES()),
+        html_url=site.url(HOME()),
         updated=updated,
         site=site,
     )
@@ -195,7 +194,7 @@ def render(
         fe.id(f"{site.tag_base}changes/{change.id}")
         fe.title(title)
         fe.content(html, type="html")
-        page = site.url(group_path(change.slug))
+        page = site.url(GROUP(change.slug))
         entry_links(fe, [{"href": page, "rel": "alternate", "type": "text/html"}])
         fe.published(change.at)
         fe.updated(change.at)

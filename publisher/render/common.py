@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from publisher.model.directory import FLAGS, Category, Directory, Group
 from publisher.model.history import Entry, History
+from publisher.urls import CATEGORY, FEED, GROUP, HOME, SUBSCRIBE, SUBSCRIBE_ALL
 
 
 class Portable(partial):  # type: ignore[type-arg]
@@ -66,7 +67,7 @@ class Item(NamedTuple):
 
     @property
     def page_path(self) -> str:
-        return group_path(self.group.slug)
+        return GROUP(self.group.slug)
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,11 @@ class Feed:
     updated: datetime
 
     def path(self, fmt: str) -> str:
-        return f"/feeds/{self.key}.{fmt}"
+        return FEED(self.key, fmt)
 
     @property
     def page_path(self) -> str:
-        return "/" if self.category is None else category_path(self.key)
+        return HOME() if self.category is None else CATEGORY(self.key)
 
     def description(self, site_title: str) -> str:
         what = "all groups" if self.category is None else f"the groups in {self.category.name}"
@@ -92,15 +93,7 @@ class Feed:
 
     @property
     def subscribe_path(self) -> str:
-        return "/subscribe/" if self.category is None else f"/subscribe/{self.key}/"
-
-
-def group_path(slug: str) -> str:
-    return f"/groups/{slug}/"
-
-
-def category_path(slug: str) -> str:
-    return f"/categories/{slug}/"
+        return SUBSCRIBE_ALL() if self.category is None else SUBSCRIBE(self.key)
 
 
 def items_of(directory: Directory, history: History) -> list[Item]:

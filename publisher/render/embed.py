@@ -8,10 +8,10 @@ from typing import Any
 
 from publisher.directory.schedule import Occurrence
 from publisher.model.directory import Group
-from publisher.render.common import Site, group_path
+from publisher.render.common import Site
 from publisher.render.html import meeting_when
+from publisher.urls import GROUP, HOME, MEETING
 
-MEETINGS_PATH = "/embed/meetings.json"
 VERSION = 1
 
 
@@ -21,21 +21,19 @@ def meetings_json(meetings: list[tuple[Group, Occurrence]], site: Site) -> bytes
     doc: dict[str, Any] = {
         "version": VERSION,
         "title": f"Next meetings – {site.title}",
-        "home_page_url": site.url("/"),
+        "home_page_url": site.url(HOME()),
         "_publisher": {"site": site.title},
         "meetings": [
             {
                 "group": group.name,
-                "url": site.url(group_path(group.slug)),
+                "url": site.url(GROUP(group.slug)),
                 "title": o.title,
                 "start": o.start.isoformat(),
                 "end": o.end.isoformat(),
                 "when": meeting_when(o, site.time_zone),
                 "cancelled": o.cancelled,
                 "moved": o.moved,
-                "calendar": site.url(
-                    f"/calendars/groups/{group.slug}/{o.start.date().isoformat()}.ics"
-                ),
+                "calendar": site.url(MEETING(group.slug, o.start.date().isoformat())),
             }
             for group, o in meetings
         ],

@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 from publisher.directory.schedule import Occurrence, date_words, day_words, describe_series
 from publisher.model.directory import FLAGS, Place
 from publisher.render.common import FORMAT_NAMES, FORMATS
+from publisher.urls import url
 from publisher.version import TEMPLATES, render_version
 
 #: A whole address (name@domain.tld); anything less is shown as text, never linked.
@@ -162,6 +163,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         FORMATS=FORMATS,
         FORMAT_NAMES=FORMAT_NAMES,
         READERS=READERS,
+        url=url,  # every path a template links to: url("group", slug), from publisher.urls
     )
     return env
 

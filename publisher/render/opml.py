@@ -8,15 +8,16 @@ list changes only when the categories do, not with every edit of a group.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lxml import etree
 
-from publisher.render.changes import PATH as CHANGES_PATH
-from publisher.render.common import Feed, Site
-
-PATH = "/feeds.opml"
+from publisher.render.common import Site
+from publisher.urls import CATEGORY, CHANGES, FEED, HOME
 
 
-def render(feeds: list[Feed], site: Site) -> bytes:
+def render(categories: Sequence[tuple[str, str]], site: Site) -> bytes:
+    """The list, given each category's slug and name, in the directory's order."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site.title}: feeds"
@@ -24,17 +25,15 @@ def render(feeds: list[Feed], site: Site) -> bytes:
     etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")
     groups = etree.SubElement(body, "outline", text=f"{site.title}, by category")
-    for feed in feeds:
-        if feed.category is None:
-            continue
+    for slug, name in categories:
         etree.SubElement(
             groups,
             "outline",
             type="rss",
-            text=feed.category.name,
-            title=feed.category.name,
-            xmlUrl=site.url(feed.path("atom")),
-            htmlUrl=site.url(feed.page_path),
+            text=name,
+            title=name,
+            xmlUrl=site.url(FEED(slug, "atom")),
+            htmlUrl=site.url(CATEGORY(slug)),
         )
     changes = etree.SubElement(body, "outline", text="What changed")
     etree.SubElement(
@@ -43,7 +42,7 @@ def render(feeds: list[Feed], site: Site) -> bytes:
         type="rss",
         text=f"What changed – {site.title}",
         title=f"What changed – {site.title}",
-        xmlUrl=site.url(CHANGES_PATH),
-        htmlUrl=site.url("/"),
+        xmlUrl=site.url(CHANGES()),
+        htmlUrl=site.url(HOME()),
     )
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

@@ -14,6 +14,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from publisher.render.common import GENERATOR, Feed, Item, Site, entry_html
+from publisher.urls import CATEGORY_SCHEME
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -116,7 +117,8 @@ def _entry(fg: FeedGenerator, item: Item, site: Site) -> None:
     if item.group.website:
         links.append({"href": item.group.website, "rel": "related"})
     entry_links(fe, links)
-    fe.category(term=item.category.slug, label=item.category.name, scheme=site.url("/categories/"))
+    scheme = site.url(CATEGORY_SCHEME())
+    fe.category(term=item.category.slug, label=item.category.name, scheme=scheme)
     fe.published(item.entry.published)
     fe.updated(item.entry.updated)
 

@@ -11,8 +11,9 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from publisher.model.errors import DirectoryError, MassRemovalError, PublisherError
+from publisher.urls import ADMIN_RELOAD
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__)
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +25,7 @@ def _error(status: int, message: str, problems: list[str] | None = None) -> Resp
     return response
 
 
-@bp.post("/reload")
+@bp.post(ADMIN_RELOAD())
 def reload() -> Response:
     """Reload now. Send ``Authorization: Bearer <token>``; ``confirm=removals`` to allow a load
     that removes more than half of the groups.

@@ -6,7 +6,8 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from publisher.config import Settings
 from publisher.current import CurrentPublication
-from publisher.model.publication import NOT_FOUND, Publication
+from publisher.model.publication import Publication
+from publisher.urls import NOT_FOUND
 from publisher.web.conditional import Prepared, prepare
 
 bp = Blueprint("documents", __name__)
@@ -85,6 +86,6 @@ def _unavailable() -> Response:
 
 
 def _not_found(current: CurrentPublication, served: Served) -> Response:
-    prepared = served.get(current, NOT_FOUND)
+    prepared = served.get(current, NOT_FOUND())
     assert prepared is not None
     return Response(prepared.publication.body, status=404, headers=prepared.headers)

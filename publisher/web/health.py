@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from publisher.urls import HEALTH, READY
+
 bp = Blueprint("health", __name__)
 
 
-@bp.get("/healthz")
+@bp.get(HEALTH())
 def healthz() -> Response:
     return Response("ok\n", content_type="text/plain; charset=utf-8")
 
 
-@bp.get("/readyz")
+@bp.get(READY())
 def readyz() -> Response:
     ready = bool(current_app.extensions["publisher.current"].documents)
     return Response(

@@ -20,6 +20,7 @@ from publisher.hub.params import HubRequestError, Leases, parse
 from publisher.hub.pending import Pending, client_of
 from publisher.store import subscriptions
 from publisher.store.db import Pool
+from publisher.urls import HUB
 
 bp = Blueprint("hub", __name__)
 
@@ -46,7 +47,7 @@ def _pending(settings: Settings) -> Pending:
     return found
 
 
-@bp.post("/hub")
+@bp.post(HUB())
 def hub_request() -> Response:
     """Accept a subscribe or unsubscribe request for verification.
 
