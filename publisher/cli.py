@@ -8,22 +8,40 @@ import logging
 import os
 import socket
 import sys
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from publisher.config import SETTINGS, SettingError, Settings, load_settings
+from publisher.config import PREFIX, SETTINGS, SettingError, Settings, load_settings
 from publisher.directory.validate import check_directory
 from publisher.model.errors import PublisherError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
-    if getattr(args, "data", None):
-        overrides["data"] = args.data
-    if getattr(args, "database", None):
-        overrides["database"] = args.database
-    elif getattr(args, "data", None) and "PUBLISHER_DATABASE" not in os.environ:
-        overrides["database"] = database_for(args.data)
-    return load_settings(overrides)
+    """The settings of this command: ``PUBLISHER_*`` variables, then its options. With
+    --data of another folder and no database named, a database of its own (database_for);
+    with --host or --port and no PUBLISHER_BASE_URL, links lead back to the address served."""
+    given = {name: getattr(args, name, None) for name in ("data", "database", "host", "port")}
+    overrides = {name: value for name, value in given.items() if value is not None}
+    if given["data"] and not given["database"] and PREFIX + "DATABASE" not in os.environ:
+        overrides["database"] = database_for(given["data"])  # never loads into another site's
+    settings = load_settings(overrides)
+    if (given["host"] or given["port"]) and PREFIX + "BASE_URL" not in os.environ:
+        return _served_here(settings)
+    return settings
+
+
+def _served_here(settings: Settings) -> Settings:
+    """Links that lead back to HOST and PORT, unless that is every address."""
+    if settings.host in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        print(
+            "Listening on every address: set PUBLISHER_BASE_URL to the address people "
+            "use, or links in feeds and pages will point at 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return settings
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return replace(settings, base_url=f"http://{host}:{settings.port}")
 
 
 def database_for(data: str) -> str:
@@ -70,8 +88,6 @@ def _folder_refused(settings: Settings, adopt: bool) -> str | None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the data folder; print every problem; exit 1 if any is an error."""
-    from functools import partial
-
     from publisher.store import history
     from publisher.store.db import open_read_only
 
@@ -123,29 +139,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
 
-    if args.data and not args.database and "PUBLISHER_DATABASE" not in os.environ:
-        args.database = database_for(args.data)  # a preview never loads into another site's
-    for name, value in (
-        ("DATA", args.data),
-        ("DATABASE", args.database),
-        ("HOST", args.host),
-        ("PORT", args.port),
-    ):
-        if value is not None:
-            os.environ[f"PUBLISHER_{name}"] = str(value)
-    if "PUBLISHER_BASE_URL" not in os.environ and (args.host or args.port):
-        # Links must lead back here: follow --host/--port unless a public address is set.
-        settings = load_settings()
-        if settings.host in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
-            print(
-                "Listening on every address: set PUBLISHER_BASE_URL to the address people "
-                "use, or links in feeds and pages will point at 127.0.0.1.",
-                file=sys.stderr,
-            )
-        else:
-            host = f"[{settings.host}]" if ":" in settings.host else settings.host
-            os.environ["PUBLISHER_BASE_URL"] = f"http://{host}:{settings.port}"
-    settings = load_settings()
+    from publisher.server import front
+
+    settings = _settings(args)
     # Fail here, with a plain message, rather than inside a worker process.
     if not Path(settings.data).is_dir():
         print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
@@ -156,7 +152,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     connections = _open_files_for(settings.connections)
     Granian(
-        "publisher.server:app",
+        "publisher.server:front",  # named in its log; the worker builds the app with the loader
         address=settings.host,
         port=settings.port,
         interface=Interfaces.RSGI,  # request bodies are read on its event loop (web/front.py)
@@ -175,7 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # granian can hang on SIGTERM after serving (emmett-framework/granian#875): a
         # worker still running after this many seconds is killed.
         workers_kill_timeout=5,
-    ).serve()
+    ).serve(target_loader=partial(front, settings), wrap_loader=False)
     return 0
 
 

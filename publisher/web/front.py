@@ -55,7 +55,7 @@ class Scope(Protocol):
 
 
 class Front:
-    """The RSGI application granian runs (``publisher.server:app``)."""
+    """The RSGI application granian runs (built by ``publisher.server.front``)."""
 
     def __init__(self, app: Flask, threads: int, body_timeout: float) -> None:
         self.app = app
