@@ -317,14 +317,14 @@ def child_publish(data: Path, edit_file: Path, database: Path, edits: int) -> No
     per-file cache emptied); templates stay compiled after the first, as Jinja's bytecode
     cache gives any restarted process. The edits change the last one."""
     from publisher.config import load_settings
-    from publisher.directory import validate
+    from publisher.directory import group_files, validate
     from publisher.publish import Publisher
 
     base_rss = maxrss_mb()
     clock = StepClock()
     cold_s = []
     for n in range(COLD_RUNS):
-        validate._CHECKED.clear()  # noqa: SLF001 - parse again, as a new process would
+        group_files._CHECKED.clear()  # noqa: SLF001 - parse again, as a new process would
         last = n == COLD_RUNS - 1  # its database is the one the edits change, and C reuses
         file = database if last else database.with_name(f"{database.stem}-{n}{database.suffix}")
         for old in file.parent.glob(f"{file.name}*"):  # a new database: nothing recorded
@@ -348,7 +348,7 @@ def child_publish(data: Path, edit_file: Path, database: Path, edits: int) -> No
             edit_s.append(time.perf_counter() - started)
             rendered.append(result.rendered)
             changes.append(result.changes)  # 1 expected: one group was edited
-        validate._CHECKED.clear()  # noqa: SLF001 - time parsing itself, not the per-file cache
+        group_files._CHECKED.clear()  # noqa: SLF001 - time parsing itself, not the per-file cache
         started = time.perf_counter()
         validate.load_directory(data)
         parse_s = time.perf_counter() - started

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from publisher.config import load_settings
+from publisher.config import Settings, load_settings
 from publisher.hub import worker
 from publisher.model.errors import PublisherError
 from publisher.publish import Clock, Publisher, utc_now
@@ -39,15 +39,16 @@ def _load(publisher: Publisher) -> None:
         log.error("The data was not loaded; still serving the last good publication.\n%s", exc)
 
 
-def create_app(config: Mapping[str, Any] | None = None, clock: Clock = utc_now) -> Flask:
-    """Build the app. ``config`` overrides settings (keys as in publisher.config.SETTINGS);
-    ``clock`` gives the time changes are recorded at (tests pass their own).
+def create_app(config: Settings | Mapping[str, Any] | None = None, clock: Clock = utc_now) -> Flask:
+    """Build the app. ``config`` is the settings resolved, or overrides of the
+    ``PUBLISHER_*`` variables (keys as in publisher.config.SETTINGS); ``clock`` gives the
+    time changes are recorded at (tests pass their own).
 
     The data is (re)loaded at start in the background, so the server answers at once: the
     stored publication meanwhile, or a 503 with Retry-After on the very first start.
     ``app.extensions["publisher.ready"]`` is set when that first load has ended.
     """
-    settings = load_settings(config)
+    settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, static_folder=None)
     publisher = Publisher(settings, clock)  # migrates the database: once, here
     current = publisher.current

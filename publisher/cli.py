@@ -6,24 +6,41 @@ import argparse
 import hashlib
 import logging
 import os
-import socket
 import sys
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from publisher.config import SETTINGS, SettingError, Settings, load_settings
+from publisher.config import PREFIX, SETTINGS, SettingError, Settings, load_settings
 from publisher.directory.validate import check_directory
 from publisher.model.errors import PublisherError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
-    if getattr(args, "data", None):
-        overrides["data"] = args.data
-    if getattr(args, "database", None):
-        overrides["database"] = args.database
-    elif getattr(args, "data", None) and "PUBLISHER_DATABASE" not in os.environ:
-        overrides["database"] = database_for(args.data)
-    return load_settings(overrides)
+    """The settings of this command: ``PUBLISHER_*`` variables, then its options. With
+    --data of another folder and no database named, a database of its own (database_for);
+    with --host or --port and no PUBLISHER_BASE_URL, links lead back to the address served."""
+    given = {name: getattr(args, name, None) for name in ("data", "database", "host", "port")}
+    overrides = {name: value for name, value in given.items() if value is not None}
+    if given["data"] and not given["database"] and PREFIX + "DATABASE" not in os.environ:
+        overrides["database"] = database_for(given["data"])  # never loads into another site's
+    settings = load_settings(overrides)
+    if (given["host"] or given["port"]) and PREFIX + "BASE_URL" not in os.environ:
+        return _served_here(settings)
+    return settings
+
+
+def _served_here(settings: Settings) -> Settings:
+    """Links that lead back to HOST and PORT, unless that is every address."""
+    if settings.host in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        print(
+            "Listening on every address: set PUBLISHER_BASE_URL to the address people "
+            "use, or links in feeds and pages will point at 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return settings
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return replace(settings, base_url=f"http://{host}:{settings.port}")
 
 
 def database_for(data: str) -> str:
@@ -42,36 +59,8 @@ def database_for(data: str) -> str:
     return str(Path(default).parent / f"publisher-{slug}-{mark}.sqlite3")
 
 
-def _folder_refused(settings: Settings, adopt: bool) -> str | None:
-    """Why the server must not start on this database with this data folder, in plain
-    words, or None. With ``adopt``, the folder is loaded now, and recorded only if that
-    load succeeds (as ``publisher reload --adopt``)."""
-    from publisher.publish import Publisher, check_folder
-    from publisher.store.db import connect
-
-    if adopt:
-        publisher = Publisher(settings)
-        try:
-            print(publisher.reload(adopt=True), file=sys.stderr)
-        except PublisherError as exc:
-            return str(exc)
-        finally:
-            publisher.close()
-        return None
-    conn = connect(settings.database, migrate=True)
-    try:
-        check_folder(conn, settings)
-    except PublisherError as exc:
-        return str(exc)
-    finally:
-        conn.close()
-    return None
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the data folder; print every problem; exit 1 if any is an error."""
-    from functools import partial
-
     from publisher.store import history
     from publisher.store.db import open_read_only
 
@@ -119,109 +108,9 @@ def cmd_reload(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the directory's pages, feeds and calendars over HTTP until stopped with Ctrl-C;
     a data file changed while serving is loaded by itself."""
-    from granian import Granian
-    from granian.constants import HTTPModes, Interfaces
-    from granian.http import HTTP1Settings
+    from publisher.server import serve
 
-    if args.data and not args.database and "PUBLISHER_DATABASE" not in os.environ:
-        args.database = database_for(args.data)  # a preview never loads into another site's
-    for name, value in (
-        ("DATA", args.data),
-        ("DATABASE", args.database),
-        ("HOST", args.host),
-        ("PORT", args.port),
-    ):
-        if value is not None:
-            os.environ[f"PUBLISHER_{name}"] = str(value)
-    if "PUBLISHER_BASE_URL" not in os.environ and (args.host or args.port):
-        # Links must lead back here: follow --host/--port unless a public address is set.
-        settings = load_settings()
-        if settings.host in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
-            print(
-                "Listening on every address: set PUBLISHER_BASE_URL to the address people "
-                "use, or links in feeds and pages will point at 127.0.0.1.",
-                file=sys.stderr,
-            )
-        else:
-            host = f"[{settings.host}]" if ":" in settings.host else settings.host
-            os.environ["PUBLISHER_BASE_URL"] = f"http://{host}:{settings.port}"
-    settings = load_settings()
-    # Fail here, with a plain message, rather than inside a worker process.
-    if not Path(settings.data).is_dir():
-        print(f"The data folder {settings.data!r} does not exist.", file=sys.stderr)
-        return 1
-    problem = _port_taken(settings.host, settings.port) or _folder_refused(settings, args.adopt)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
-    connections = _open_files_for(settings.connections)
-    Granian(
-        "publisher.server:app",
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.RSGI,  # request bodies are read on its event loop (web/front.py)
-        # HTTP/1.1 only: browsers speak HTTP/2 only over TLS, which a proxy in front ends,
-        # and an HTTP/2 connection that sends nothing more is never timed out.
-        http=HTTPModes.http1,
-        workers=1,
-        backlog=settings.backlog,
-        backpressure=connections,
-        http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
-        log_access=False,  # our own access log has no IP address or Referer
-        # A worker that dies (the OOM killer, a crash) is started again at once; for the
-        # fraction of a second it takes, new connections are refused.
-        respawn_failed_workers=True,
-        respawn_interval=1.0,
-        # granian can hang on SIGTERM after serving (emmett-framework/granian#875): a
-        # worker still running after this many seconds is killed.
-        workers_kill_timeout=5,
-    ).serve()
-    return 0
-
-
-def _open_files_for(connections: int) -> int:
-    """Raise this process's open-files limit (the worker inherits it) so that the
-    connection cap can be reached; a smaller cap, with a warning, where the system's hard
-    limit does not allow it. Each connection is a file descriptor; 64 are kept for the
-    database, the data files and the delivery worker."""
-    import resource
-
-    spare = 64
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = connections + spare
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        print(
-            f"The system allows {soft} open files: publisher serve holds at most "
-            f"{soft - spare} connections instead of PUBLISHER_CONNECTIONS={connections}. "
-            "Raise the limit (ulimit -n, or LimitNOFILE= in a systemd unit) to allow more.",
-            file=sys.stderr,
-        )
-        return max(1, soft - spare)
-    return connections
-
-
-def _port_taken(host: str, port: int) -> str | None:
-    """A plain message if something already listens there.
-
-    granian binds with SO_REUSEPORT, so a second server would silently share the port and
-    answer half the requests with another database's documents. The probe binds with
-    SO_REUSEADDR, as servers do, so that connections of a server just stopped, left in
-    TIME-WAIT, do not count: on Linux only a socket listening there makes the bind fail.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            return (
-                f"Cannot listen on {host}:{port} ({exc.strerror}). Another server may be "
-                "running there: stop it, or choose another port with --port."
-            )
-    return None
+    return serve(_settings(args), args.adopt)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

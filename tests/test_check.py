@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from publisher.cli import main
-from publisher.directory import files, validate
+from publisher.directory import checker, files, group_files
 from publisher.directory.validate import check_directory
 from tests.conftest import DATA
 
@@ -295,7 +295,7 @@ def nested_text(depth: int, style: str, indent: int) -> str:
     style=st.sampled_from(["flow", "block"]),
     key=st.sampled_from(["description", "links", "place", "meetings", "x"]),
     count=st.integers(min_value=1, max_value=1000),
-    length=st.integers(min_value=0, max_value=3 * validate.MAX_TEXT),
+    length=st.integers(min_value=0, max_value=3 * checker.MAX_TEXT),
 )
 def test_generated_nesting_and_size_never_crash_the_loader(depth, style, key, count, length):
     """However deep a value is nested and however large a file grows, the checker answers
@@ -331,7 +331,7 @@ def test_the_quick_web_address_check_agrees_with_urlsplit(text):
     """Most links pass a regular expression instead of urlsplit: never with another answer."""
 
     def by_urlsplit(value: str) -> bool:
-        if validate.SPACE.search(value):
+        if checker.SPACE.search(value):
             return False
         try:
             parts = urlsplit(value)
@@ -339,7 +339,7 @@ def test_the_quick_web_address_check_agrees_with_urlsplit(text):
             return False
         return parts.scheme in ("http", "https") and bool(parts.hostname)
 
-    assert validate._is_web_address(text) == by_urlsplit(text)  # noqa: SLF001
+    assert checker._is_web_address(text) == by_urlsplit(text)  # noqa: SLF001
 
 
 # --- the data folder as a new user leaves it ------------------------------------------------
@@ -465,14 +465,14 @@ def test_a_tag_that_does_not_fit_its_value_is_a_problem_not_a_crash(folder, valu
 
 def test_an_unexpected_failure_in_one_file_is_a_problem_for_that_file(folder, monkeypatch):
     """Any exception while reading one file ended the whole check with a traceback."""
-    real = validate.parse
+    real = group_files.parse
 
     def parse_failing_on_extra(raw: bytes, name: str):  # noqa: ANN202
         if name == "extra.yaml":
             raise RuntimeError("an unforeseen fault")
         return real(raw, name)
 
-    monkeypatch.setattr(validate, "parse", parse_failing_on_extra)
+    monkeypatch.setattr(group_files, "parse", parse_failing_on_extra)
     write(folder, "extra.yaml", HEAD + GOOD_GROUP)
     [problem] = problems_in(folder)
     assert problem.startswith(f"{folder}/extra.yaml: error: This file could not be read"), problem

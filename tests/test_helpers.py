@@ -19,7 +19,7 @@ import pytest
 
 from publisher import helpers as helpers_module
 from publisher import publication, publish
-from publisher.directory import validate
+from publisher.directory import group_files
 from publisher.helpers import Helpers, in_order, usable
 from publisher.version import render_version
 from tests.conftest import Clock
@@ -230,9 +230,9 @@ def test_a_load_spread_over_helpers_publishes_the_same_bytes(folder, tmp_path, m
     alone = publisher_on(folder, tmp_path / "alone.sqlite3", Clock(), load_helpers=0)
     assert not alone.reload().helped
     # Helpers for any size, a chunk at a time, and all of it left to them.
-    monkeypatch.setattr(validate, "SPREAD_BYTES", 0)
-    monkeypatch.setattr(validate, "SPREAD_CHUNK", 1)
-    monkeypatch.setattr(validate, "_CHECKED", {})  # parse again, in the helper
+    monkeypatch.setattr(group_files, "SPREAD_BYTES", 0)
+    monkeypatch.setattr(group_files, "SPREAD_CHUNK", 1)
+    monkeypatch.setattr(group_files, "_CHECKED", {})  # parse again, in the helper
     monkeypatch.setattr(publication, "SPREAD_RENDERS", 0)
     monkeypatch.setattr(publication, "SPREAD_CHUNK", 2)
     monkeypatch.setattr(publish, "Helpers", functools.partial(Helpers, share=False))

@@ -185,7 +185,7 @@ def publisher_settings(env: dict[str, str], **kwargs: object) -> subprocess.Comp
 def test_a_bad_setting_is_a_message_not_a_traceback():
     result = publisher_settings({"PUBLISHER_PORT": "abc"})
     assert result.returncode == 2
-    assert result.stderr.strip() == "PUBLISHER_PORT='abc': write a number, e.g. 8000."
+    assert result.stderr.strip() == "PUBLISHER_PORT='abc': write a whole number, e.g. 8000."
 
 
 def test_feeds_answer_a_cors_preflight(server):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from publisher.cli import main
 from publisher.web import access
 from tests.conftest import ROOT
 
@@ -158,3 +159,22 @@ def test_serve_help_speaks_to_the_user_not_of_the_implementation():
     description = result.stdout.split("\n\n")[1]
     assert "granian" not in description and "WSGI" not in description
     assert "pages, feeds and calendars" in description
+
+
+def test_serve_leaves_its_own_environment_alone(tmp_path, monkeypatch, capsys):
+    """`publisher serve` wrote PUBLISHER_DATA, _DATABASE, _HOST, _PORT and _BASE_URL into
+    its own environment, for granian's worker to read them back: the settings now reach the
+    worker whole, as the loader's argument. Stopped early here, by a data folder that does
+    not exist, after the settings are resolved."""
+    for name in [name for name in os.environ if name.startswith("PUBLISHER_")]:
+        monkeypatch.delenv(name)
+    before = dict(os.environ)
+    missing = tmp_path / "missing"
+    try:
+        code = main(["serve", "--data", str(missing), "--host", "127.0.0.2", "--port", "8123"])
+    finally:
+        added = {name: os.environ.pop(name) for name in set(os.environ) - set(before)}
+    assert code == 1
+    assert f"The data folder {str(missing)!r} does not exist." in capsys.readouterr().err
+    assert added == {}
+    assert dict(os.environ) == before

@@ -11,7 +11,7 @@ deadline (``PUBLISHER_BODY_TIMEOUT``; 408 and the connection closed after it, RF
 A GET or HEAD of a published document is answered on the loop itself (``serving.answer``:
 a dictionary look-up), as the WSGI middleware answers it for any other WSGI server. Slow
 headers are the server's business: granian closes a connection whose headers take longer
-than ``PUBLISHER_HEADER_TIMEOUT`` (see ``publisher.cli``).
+than ``PUBLISHER_HEADER_TIMEOUT`` (see ``publisher.server``).
 
 The WSGI environ is built as PEP 3333 describes, from the RSGI scope (RSGI 1.6, "HTTP
 connection scope").
@@ -55,7 +55,7 @@ class Scope(Protocol):
 
 
 class Front:
-    """The RSGI application granian runs (``publisher.server:app``)."""
+    """The RSGI application granian runs (built by ``publisher.server.front``)."""
 
     def __init__(self, app: Flask, threads: int, body_timeout: float) -> None:
         self.app = app
