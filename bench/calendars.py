@@ -4,7 +4,9 @@ Every group has a recurring series with a moved and a cancelled meeting, and som
 one-off meeting. Each event appears in its group's, its category's and the all calendar;
 the goal is all of those under 1 s, which needs each event serialised once. Beside it, in the
 same run: a bare loop serialising the same number of VEVENTs with icalendar (the reference),
-the single-meeting files of the next 12 months, and a whole cold load of that directory.
+icalendar's ``Event.to_ical`` serialising the very VEVENTs of the all calendar, each whole
+(what render/ical.py would cost serialising each VEVENT with it, docs/BENCHMARKS.md), the
+single-meeting files of the next 12 months, and a whole cold load of that directory.
 """
 
 from __future__ import annotations
@@ -98,14 +100,15 @@ def generate(folder: Path, groups: int, seed: int = 7) -> None:
 
 def child(folder: Path, database: Path) -> None:
     """Runs in a subprocess. Prints JSON timings."""
-    from icalendar import Event
+    from icalendar import Calendar, Event
 
-    from publisher import calendars
+    from publisher import calendars, urls
     from publisher.config import load_settings
     from publisher.directory.validate import load_directory
     from publisher.model.events import State
     from publisher.model.history import Entry, History
     from publisher.publish import Publisher
+    from publisher.render import ical
     from publisher.render.common import Site
     from publisher.sitemap import calendars as calendar_documents
     from publisher.sitemap.context import Load, Memo
@@ -124,6 +127,9 @@ def child(folder: Path, database: Path) -> None:
     def run() -> tuple[float, float, int, int]:
         """Cold: nothing memoised. Whole calendars first, then the single-meeting files."""
         calendars._expanded.cache_clear()  # noqa: SLF001 - time the expansion too
+        ical._shared.cache_clear()  # noqa: SLF001 - and every event's lines
+        ical._words.cache_clear()  # noqa: SLF001
+        ical._revision.cache_clear()  # noqa: SLF001
         started = time.perf_counter()
         cal = calendars.Calendars(found, states, calendars.upcoming(directory, NOW))
         whole = single = 0
@@ -162,6 +168,22 @@ def child(folder: Path, database: Path) -> None:
         return time.perf_counter() - started
 
     bare_s = min(bare() for _ in range(3))
+    cal = calendars.Calendars(found, states, calendars.upcoming(directory, NOW))
+    every = next(
+        document.render(*document.arguments())
+        for document in calendar_documents.documents(Load(directory, history, site, Memo(), cal))
+        if document.path == urls.CALENDAR("all")
+    )
+    parsed = Calendar.from_ical(every).walk("VEVENT")
+
+    def whole() -> float:
+        """icalendar serialising the very VEVENTs of the all calendar, each whole."""
+        started = time.perf_counter()
+        for vevent in parsed:
+            vevent.to_ical()
+        return time.perf_counter() - started
+
+    whole_s = min(whole() for _ in range(3))
     settings = load_settings({"data": str(folder), "database": str(database), "watch": False})
     started = time.perf_counter()
     publisher = Publisher(settings, lambda: NOW)
@@ -178,6 +200,7 @@ def child(folder: Path, database: Path) -> None:
                 "whole_s": [r[0] for r in runs],
                 "single_s": [r[1] for r in runs],
                 "bare_s": bare_s,
+                "whole_vevents_s": whole_s,
                 "cold_s": cold_s,
             }
         )
@@ -208,6 +231,11 @@ def bench_calendars(groups: int = 1000) -> str:
             "",
         ),
         ("Calendars / bare loop", f"{whole / r['bare_s']:.2f}x", ""),
+        (
+            f"icalendar's Event.to_ical on the same {r['components']} VEVENTs, each whole",
+            f"{r['whole_vevents_s']:.2f} s",
+            "",
+        ),
         (
             f"Rendering the single-meeting files of the next 12 months ({r['singles']})",
             f"{statistics.median(r['single_s']):.2f} s",

@@ -113,3 +113,36 @@ def test_the_same_meeting_key_twice_is_refused(data_dir):
     [problem] = [p for p in problems if not p.warning]
     assert problem.field == "meetings.series[1].key"
     assert "used twice" in problem.message
+
+
+def _calendar_of(make_app, serve, data_dir, change) -> bytes:  # noqa: ANN001
+    """oor-mad-history's calendar once ``change`` gives it a weekly meeting and more."""
+    meetings = {
+        "time_zone": LONDON,
+        "series": [series_yaml("2027-01-04") | {"every": "week", "on": "Monday"}],
+    }
+    rewrite(data_dir, "oor-mad-history", lambda g: change({**g, "meetings": meetings}))
+    response = serve(make_app()).get("/calendars/groups/oor-mad-history.ics")
+    assert response.status_code == 200
+    return response.content
+
+
+def test_a_backslash_and_n_in_a_description_reached_apps_as_a_line_break(make_app, serve, data_dir):
+    """icalendar's TEXT escaping reads backslash-N as a line break: 'C:\\New' became 'C:',
+    a new line and 'ew'. What the group wrote reaches apps as written."""
+    text = r"Minutes are in C:\New minutes\NOTES, not \n anywhere else."
+    body = _calendar_of(make_app, serve, data_dir, lambda g: {**g, "description": text})
+    [event] = Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).split("\n\n")[0] == text
+
+
+def test_a_place_near_the_greenwich_meridian_had_an_exponent_in_its_longitude(
+    make_app, serve, data_dir
+):
+    """GEO holds FLOATs (RFC 5545 §3.3.7), which have no exponent: icalendar wrote -5e-05."""
+    place = {"as_published": "Greenwich", "coordinates": "51.4779, -0.00005"}
+    body = _calendar_of(make_app, serve, data_dir, lambda g: {**g, "place": place})
+    [geo] = [line for line in body.split(b"\r\n") if line.startswith(b"GEO:")]
+    assert geo == b"GEO:51.477900;-0.000050"
+    [event] = Calendar.from_ical(body).walk("VEVENT")
+    assert event["GEO"].latitude == 51.4779 and event["GEO"].longitude == -0.00005

@@ -3,8 +3,13 @@
 Each event (a series with its moved and cancelled meetings, or a one-off meeting) is
 rendered once to bytes by ``event``; calendars are those bytes joined under a header
 (``calendar``), so an event in its group's, its category's and the all calendar costs one
-serialisation, not three. Content lines are written here (CRLF ends, folding at 75 octets,
-TEXT escaping, §3.1 and §3.3.11); icalendar writes the VTIMEZONEs (``vtimezone``).
+serialisation, not three. icalendar makes each content line of a VEVENT (the value in its
+type: DATE-TIME with TZID or in UTC, RRULE, URI, INTEGER; and the parameters) and the
+VTIMEZONEs (``vtimezone``). Kept here: folding at 75 octets (§3.1), TEXT escaping
+(§3.3.11) and GEO's FLOATs (§3.3.7), each where icalendar's differs (their docstrings
+say how), the calendar's header, and the sharing of the lines VEVENTs have in common (an
+event's with its single-meeting files, the revision's with other events): icalendar's
+content lines cost several times ours (docs/BENCHMARKS.md, part D, has the figures).
 
 No METHOD: without it DTSTAMP is the event's last revision (RFC 5545 §3.8.7.2), which
 history gives; the same data gives the same bytes.
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-from icalendar import vDuration
+from icalendar import vDatetime, vDuration, vGeo, vInt, vRecur, vText, vUri
+from icalendar.parser import Contentline
 
 from publisher.directory.schedule import Occurrence, day_words, first_date, zone
 from publisher.model.directory import Group, OneOff, Online, Place, Series
@@ -89,73 +95,111 @@ def description(group: Group, source: Series | OneOff, page: str, note: str = ""
     return "\n\n".join(p for p in parts if p)
 
 
-def _utc(moment: datetime) -> str:
-    """A UTC DATE-TIME value (RFC 5545 §3.3.5, form #2)."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+class _Text(vText):
+    """A TEXT value (§3.3.11) that says what the group wrote: icalendar's escaping first
+    reads the two characters backslash and N as a line break (``C:\\New`` reached apps
+    as ``C:``, a new line and ``ew``)."""
+
+    def to_ical(self) -> bytes:
+        return _text(self).encode()
 
 
-def _zoned(name: str, moment: datetime, tz_name: str) -> str:
-    """NAME;TZID=zone:local time (§3.3.5, form #3): never floating."""
-    return f"{name};TZID={tz_name}:{moment:%Y%m%dT%H%M%S}"
+class _Geo(vGeo):
+    """GEO (§3.8.1.6) in FLOATs (§3.3.7), which have no exponent: icalendar writes
+    Python's shortest form, ``-5e-05`` for a place a few metres from the Greenwich
+    meridian."""
+
+    def to_ical(self) -> str:
+        return f"{self.latitude:.6f};{self.longitude:.6f}"
 
 
-def _head(state: State, group: Group, source: Series | OneOff, page: str, uid: str) -> list[str]:
-    """The properties every VEVENT of an event shares."""
+def _line(name: str, value: vText | vDatetime | vInt | vUri | vRecur | vGeo) -> bytes:
+    """One content line: icalendar's (``Component.to_ical`` makes each line so), folded
+    here, since icalendar's folding, a character at a time, took a third of its time."""
+    return _fold(Contentline.from_parts(name, value.params, value, sorted=False))
+
+
+@lru_cache(maxsize=1024)
+def _shared(state: State, group: Group, source: Series | OneOff, page: str) -> bytes:
+    """The lines every VEVENT of an event has but its UID, made once for the event, its
+    overrides and its single-meeting files (rendered one after the other)."""
     place, online = where(group, source)
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{_text(uid)}",
-        f"DTSTAMP:{_utc(state.modified)}",
-        f"CREATED:{_utc(state.created)}",
-        f"LAST-MODIFIED:{_utc(state.modified)}",
-        f"SEQUENCE:{state.sequence}",
-    ]
+    lines = [_revision(state.created, state.modified, state.sequence)]
     location = place_text(place)
     if location:
-        lines.append(f"LOCATION:{_text(location)}")
+        lines.append(_line("LOCATION", _Text(location)))
     if place is not None and place.coordinates is not None:
-        lat, lon = place.coordinates  # §3.8.1.6, FLOAT values (§3.3.7: no exponent)
-        lines.append(f"GEO:{lat:.6f};{lon:.6f}")
+        lines.append(_line("GEO", _Geo(place.coordinates)))
     if online is not None and online.url:  # RFC 7986 §5.11
-        lines.append(f"CONFERENCE;VALUE=URI;FEATURE=VIDEO;LABEL=Join online:{online.url}")
-    lines.append(f"URL:{page}")
-    return lines
+        link = vUri(online.url, params={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"})
+        lines.append(_line("CONFERENCE", link))
+    lines.append(_line("URL", vUri(page)))
+    return b"".join(lines)
 
 
-def _tail(
-    title: str, text: str, status: str, start: datetime, end: datetime, tz_name: str
-) -> list[str]:
-    return [
-        _zoned("DTSTART", start, tz_name),
-        _zoned("DTEND", end, tz_name),
-        f"SUMMARY:{_text(title)}",
-        f"DESCRIPTION:{_text(text)}",
-        f"STATUS:{status}",
-    ]
+@lru_cache(maxsize=256)
+def _revision(created: datetime, modified: datetime, sequence: int) -> bytes:
+    """DTSTAMP, CREATED, LAST-MODIFIED (in UTC) and SEQUENCE, which many events share:
+    those a load first published, or changed, have the same."""
+    stamp = vDatetime(modified.astimezone(UTC))
+    return b"".join(
+        [
+            _line("DTSTAMP", stamp),
+            _line("CREATED", vDatetime(created.astimezone(UTC))),
+            _line("LAST-MODIFIED", stamp),
+            _line("SEQUENCE", vInt(sequence)),
+        ]
+    )
+
+
+@lru_cache(maxsize=1024)
+def _words(title: str, text: str, status: str) -> bytes:
+    """SUMMARY, DESCRIPTION and STATUS, which a series' single-meeting files share with
+    its master."""
+    return b"".join(
+        [
+            _line("SUMMARY", _Text(title)),
+            _line("DESCRIPTION", _Text(text)),
+            _line("STATUS", vText(status)),
+        ]
+    )
+
+
+def _vevent(uid: str, shared: bytes, *own: bytes) -> bytes:
+    """A VEVENT (§3.6.1): its UID, the event's shared lines, then its own."""
+    return b"".join(
+        [b"BEGIN:VEVENT\r\n", _line("UID", vText(uid)), shared, *own, b"END:VEVENT\r\n"]
+    )
+
+
+def _times(start: datetime, end: datetime) -> bytes:
+    """DTSTART and DTEND in the group's zone (§3.3.5, form #3): never floating."""
+    return _line("DTSTART", vDatetime(start)) + _line("DTEND", vDatetime(end))
 
 
 def _local(day: date, at: time, tz_name: str) -> datetime:
     return datetime.combine(day, at, tzinfo=zone(tz_name))
 
 
-def _rrule(series: Series, tz_name: str) -> str:
-    """RRULE (§3.3.10), FREQ first. UNTIL is in UTC, as §3.3.10 requires with a zoned
-    DTSTART: the last moment of the ``until`` day in the group's zone."""
+def _rrule(series: Series, tz_name: str) -> vRecur:
+    """RRULE (§3.3.10), its parts in icalendar's order. UNTIL is in UTC, as §3.3.10
+    requires with a zoned DTSTART: the last moment of the ``until`` day in the group's
+    zone."""
     rule = series.rule
-    parts = [f"FREQ={rule.freq}"]
+    parts: dict[str, object] = {"FREQ": rule.freq}
     if rule.interval > 1:
-        parts.append(f"INTERVAL={rule.interval}")
+        parts["INTERVAL"] = rule.interval
     if rule.weekdays:
-        parts.append("BYDAY=" + ",".join(f"{o or ''}{WEEKDAY_CODES[d]}" for d, o in rule.weekdays))
+        parts["BYDAY"] = [f"{o or ''}{WEEKDAY_CODES[d]}" for d, o in rule.weekdays]
     if rule.monthday:
-        parts.append(f"BYMONTHDAY={rule.monthday}")
+        parts["BYMONTHDAY"] = rule.monthday
     if rule.month:
-        parts.append(f"BYMONTH={rule.month}")
+        parts["BYMONTH"] = rule.month
     if series.until:
-        parts.append(f"UNTIL={_utc(_local(series.until, time(23, 59, 59), tz_name))}")
+        parts["UNTIL"] = _local(series.until, time(23, 59, 59), tz_name).astimezone(UTC)
     if series.count:
-        parts.append(f"COUNT={series.count}")
-    return "RRULE:" + ";".join(parts)
+        parts["COUNT"] = series.count
+    return vRecur(parts)
 
 
 def _moved_note(day: date, note: str | None) -> str:
@@ -169,27 +213,21 @@ def _cancelled_note(note: str | None) -> str:
 def event(state: State, group: Group, source: Series | OneOff, page: str) -> bytes:
     """The VEVENTs of one series (master, then an override per moved or cancelled meeting,
     RFC 5545 §3.8.4.4 RECURRENCE-ID) or of one one-off meeting.
-
-    Written here rather than with icalendar's Event: 1,000 meeting groups have thousands of
-    VEVENTs, and icalendar's folding alone took longer than the whole second this may
-    take. Tests read every calendar back with icalendar and with ical.js."""
+    Tests read every calendar back with icalendar, recurring-ical-events and ical.js."""
     meetings = group.meetings
     assert meetings is not None and meetings.time_zone is not None
     tz = meetings.time_zone
     name = summary(group, source.title)
-    lines = _head(state, group, source, page, state.uid)
+    words = _words(name, description(group, source, page), "CONFIRMED")
+    shared = _shared(state, group, source, page)
     if isinstance(source, OneOff):
         start, end = (_local(source.date, t, tz) for t in (source.time.start, source.time.end))
-        lines += _tail(name, description(group, source, page), "CONFIRMED", start, end, tz)
-        return _block([*lines, "END:VEVENT"])
+        return _vevent(state.uid, shared, _times(start, end), words)
     first = first_date(source)
     assert first is not None  # the checker refuses a rule without meetings
     start, end = (_local(first, t, tz) for t in (source.time.start, source.time.end))
-    lines += [
-        _rrule(source, tz),
-        *_tail(name, description(group, source, page), "CONFIRMED", start, end, tz),
-        "END:VEVENT",
-    ]
+    rrule = _line("RRULE", _rrule(source, tz))
+    blocks = [_vevent(state.uid, shared, rrule, _times(start, end), words)]
     overrides = [(m.date, m, None) for m in source.moved] + [
         (c.date, None, c) for c in source.cancelled
     ]
@@ -197,39 +235,32 @@ def event(state: State, group: Group, source: Series | OneOff, page: str) -> byt
         span = move.time if move and move.time else source.time
         on = move.to if move else day
         start, end = _local(on, span.start, tz), _local(on, span.end, tz)
-        lines += _head(state, group, source, page, state.uid)
-        lines.append(_zoned("RECURRENCE-ID", _local(day, source.time.start, tz), tz))
+        recurrence = _line("RECURRENCE-ID", vDatetime(_local(day, source.time.start, tz)))
         if cancel is not None:
             text = description(group, source, page, _cancelled_note(cancel.note))
-            lines += _tail(f"Cancelled: {name}", text, "CANCELLED", start, end, tz)
+            own = _words(f"Cancelled: {name}", text, "CANCELLED")
         else:
             assert move is not None
             text = description(group, source, page, _moved_note(day, move.note))
-            lines += _tail(name, text, "CONFIRMED", start, end, tz)
-        lines.append("END:VEVENT")
-    return _block(lines)
+            own = _words(name, text, "CONFIRMED")
+        blocks.append(_vevent(state.uid, shared, recurrence, _times(start, end), own))
+    return b"".join(blocks)
 
 
 def single(state: State, group: Group, source: Series | OneOff, page: str, o: Occurrence) -> bytes:
     """One meeting as a VEVENT of its own, with no RRULE: for "add this meeting". Its UID
     is the event's with the meeting's date, so it never clashes with the subscribed event."""
-    meetings = group.meetings
-    assert meetings is not None and meetings.time_zone is not None
     uid = state.uid.replace("@", f"-{o.date:%Y%m%d}@", 1)
     name = summary(group, source.title)
     note = (
         _cancelled_note(o.note) if o.cancelled else _moved_note(o.date, o.note) if o.moved else ""
     )
-    lines = _head(state, group, source, page, uid)
-    lines += _tail(
+    words = _words(
         f"Cancelled: {name}" if o.cancelled else name,
         description(group, source, page, note),
         "CANCELLED" if o.cancelled else "CONFIRMED",
-        o.start,
-        o.end,
-        meetings.time_zone,
     )
-    return _block([*lines, "END:VEVENT"])
+    return _vevent(uid, _shared(state, group, source, page), _times(o.start, o.end), words)
 
 
 def _block(lines: list[str]) -> bytes:
