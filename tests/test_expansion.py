@@ -1,14 +1,16 @@
-"""Our expansion of schedules against dateutil's rrule, an independent RRULE implementation.
+"""Our expansion of schedules against dateutil's rrule run plainly from each series' start.
 
-publisher walks periods straight to the dates it needs (schedule.series_dates); any rule a
-volunteer can write must give exactly the dates dateutil gives for the same RRULE parts,
-from the first meeting or from any later day.
+schedule.series_dates hands rrule a series from the latest period in its INTERVAL phase
+before the days asked for, and first_date stops looking after one cycle of the calendar:
+any rule a volunteer can write must give exactly the dates rrule gives from its start, from
+the first meeting or from any later day, and a rule has no first date only when it has none.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import pytest
 from dateutil import rrule as du
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,3 +98,26 @@ def test_a_rule_that_never_happens_has_no_first_date():
     )
     assert first_date(never) is None
     assert list(series_dates(never, before=date(2100, 1, 1))) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "starts", "first"),
+    [
+        (Rule("YEARLY", 1, monthday=30, month=2), date(2027, 1, 1), None),
+        (Rule("MONTHLY", 12, monthday=31), date(2027, 2, 1), None),  # always February
+        (Rule("YEARLY", 4, monthday=29, month=2), date(2027, 1, 1), None),  # never a leap year
+        (Rule("MONTHLY", 48, ((0, 5),)), date(2027, 2, 1), None),  # no fifth Monday in 28 days
+        (Rule("MONTHLY", 12, ((0, 5),)), date(2027, 2, 1), date(2044, 2, 29)),
+        (Rule("YEARLY", 1, monthday=29, month=2), date(2097, 3, 1), date(2104, 2, 29)),
+        (Rule("YEARLY", 99, monthday=29, month=2), date(2027, 1, 1), date(2324, 2, 29)),
+        (Rule("MONTHLY", 99, monthday=31), date(2027, 2, 1), date(2035, 5, 31)),
+        # Starts on a Sunday, after its week's Tuesday: the first is three weeks on.
+        (Rule("WEEKLY", 3, ((1, None),)), date(2027, 1, 3), date(2027, 1, 19)),
+    ],
+)
+def test_a_first_date_far_off_is_found_and_a_rule_without_one_has_none(rule, starts, first):
+    """first_date stops after one cycle of the Gregorian calendar (400 years, 4,800 months)
+    past the first period: rare dates within it are found, and rules with none end there
+    (rrule alone searches to the year 9999). Each expected date is rrule's from the start."""
+    found = first_date(Series("k", starts, rule, TimeRange(time(18), time(20))))
+    assert found == first

@@ -2,23 +2,38 @@
 checks that catch a schedule that cannot be meant.
 
 Volunteers write ``every: 2 months``, ``on: second Wednesday``, ``time: 18:00-20:00``; this
-module turns them into ``model.Rule`` (RFC 5545 §3.3.10 terms) and expands them in local
-wall-clock time, then attaches the group's IANA zone: a meeting at 18:00 stays at 18:00 across
-the clock changes, as calendar apps expand RRULEs. The expansion is written here for the few
-rule parts volunteers can write, walking periods straight to the dates asked for; a test
-compares it with dateutil's rrule on generated rules, and the calendars are expanded back
-by ical.js and recurring-ical-events.
+module turns them into ``model.Rule`` (RFC 5545 §3.3.10 terms), and dateutil's rrule expands
+them in local wall-clock time; then the group's IANA zone is attached: a meeting at 18:00
+stays at 18:00 across the clock changes, as calendar apps expand RRULEs.
+
+Kept here, for what rrule cannot say:
+
+- moved and cancelled meetings (RECURRENCE-ID overrides, §3.8.4.4): a cancelled one stays,
+  marked, and a moved one is at its new date and time (``occurrences``);
+- the zone: a time that does not exist as the clocks go forward is read as apps read it
+  (``_at``, §3.3.5);
+- where to begin: rrule walks from DTSTART, so a series begun years ago is handed to it from
+  the latest period in its INTERVAL phase before the days asked for (``_first_period``);
+- that a rule never gives a date (30 February): rrule would search to the year 9999, a
+  second for that one; the search stops after one cycle of the Gregorian calendar
+  (``_cycle_end``).
+
+tests/test_expansion.py compares the result with rrule run plainly from each series' start,
+and the calendars are expanded back by ical.js and recurring-ical-events.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice, takewhile
+from math import gcd
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import rrule
 
 from publisher.model.directory import (
     Cancellation,
@@ -254,37 +269,11 @@ def skips(rule: Rule) -> str | None:
     return None
 
 
-#: How many periods (weeks, months or years) a rule may go without a date before it is taken
-#: to give none at all: 400 years of months covers every leap-year and weekday cycle.
-MAX_EMPTY_PERIODS = 4800
-
-
-def _period_dates(rule: Rule, series: Series, period: int) -> list[date]:
-    """The dates the rule gives in the ``period``-th week, month or year from the one that
-    holds the start (RFC 5545 §3.3.10, for the parts volunteers can write; weeks begin on
-    Monday, the default WKST)."""
-    start = series.starts
-    if rule.freq == "WEEKLY":
-        monday = start - timedelta(days=start.weekday()) + timedelta(weeks=period)
-        return sorted(monday + timedelta(days=d) for d, _ in rule.weekdays)
-    if rule.freq == "YEARLY":
-        year = start.year + period
-        month, day = rule.month or start.month, rule.monthday or start.day
-        return [date(year, month, day)] if day <= calendar.monthrange(year, month)[1] else []
-    year, month = divmod(start.month - 1 + period, 12)
-    year, month = start.year + year, month + 1
-    length = calendar.monthrange(year, month)[1]
-    if rule.monthday:
-        return [date(year, month, rule.monthday)] if rule.monthday <= length else []
-    found = set()
-    for weekday, ordinal in rule.weekdays:
-        first = (weekday - date(year, month, 1).weekday()) % 7 + 1
-        days = list(range(first, length + 1, 7))
-        if ordinal is None:
-            found.update(days)
-        elif -len(days) <= ordinal <= len(days) and ordinal != 0:
-            found.add(days[ordinal - 1 if ordinal > 0 else ordinal])
-    return [date(year, month, d) for d in sorted(found)]
+#: rrule's frequencies, by the names RFC 5545 gives them.
+FREQS = {"WEEKLY": rrule.WEEKLY, "MONTHLY": rrule.MONTHLY, "YEARLY": rrule.YEARLY}
+#: The Gregorian calendar repeats every 400 years: 4,800 months. Every week holds each
+#: weekday, so one week is a weekly rule's cycle.
+CYCLE = {"WEEKLY": 1, "MONTHLY": 4800, "YEARLY": 400}
 
 
 def _first_period(series: Series, since: date | None) -> int:
@@ -303,6 +292,58 @@ def _first_period(series: Series, since: date | None) -> int:
     return periods - periods % rule.interval
 
 
+def _period_start(series: Series, period: int) -> date:
+    """The first day of the ``period``-th week (from Monday, the default WKST), month or
+    year from the one that holds the series' start."""
+    start = series.starts
+    if series.rule.freq == "WEEKLY":
+        return start - timedelta(days=start.weekday()) + timedelta(weeks=period)
+    if series.rule.freq == "YEARLY":
+        return date(start.year + period, 1, 1)
+    year, month = divmod(start.month - 1 + period, 12)
+    return date(start.year + year, month + 1, 1)
+
+
+def _cycle_end(series: Series) -> datetime:
+    """The end of one calendar cycle of the rule's periods after its first (which the start
+    may cut short): a rule with no date by then has none ever."""
+    rule = series.rule
+    periods = CYCLE[rule.freq] // gcd(CYCLE[rule.freq], rule.interval) + 1
+    try:
+        return datetime.combine(_period_start(series, periods * rule.interval), time.min)
+    except (ValueError, OverflowError):  # past the year 9999, where rrule stops anyway
+        return datetime.max
+
+
+def _rrule(series: Series, period: int, until: datetime | None) -> rrule.rrule:
+    """The series' rule as rrule, from the ``period``-th period (0: from its start). The
+    parts a rule leaves out come from the series' start (RFC 5545 §3.3.10), named here, since
+    rrule's DTSTART is a later day when ``period`` is not 0. ``until`` bounds a search for
+    the first date, which COUNT (at least 1) never cuts short: it stands in for COUNT, as
+    a rule has one or the other (§3.3.10)."""
+    rule, start = series.rule, series.starts
+    weekdays = [rrule.weekday(d, o) for d, o in rule.weekdays]
+    monthday, month = rule.monthday, rule.month
+    if rule.freq == "WEEKLY" and not weekdays:
+        weekdays = [rrule.weekday(start.weekday())]
+    if rule.freq != "WEEKLY" and not (weekdays or monthday):
+        monthday = start.day
+    if rule.freq == "YEARLY" and not (weekdays or month):
+        month = start.month
+    ends = [u for u in (until, series.until and datetime.combine(series.until, time.min)) if u]
+    return rrule.rrule(
+        FREQS[rule.freq],
+        dtstart=datetime.combine(_period_start(series, period) if period else start, time.min),
+        interval=rule.interval,
+        byweekday=weekdays or None,
+        bymonthday=monthday,
+        bymonth=month,
+        until=min(ends, default=None),
+        count=None if until else series.count,
+        cache=False,
+    )
+
+
 def series_dates(
     series: Series,
     before: date | None = None,
@@ -312,29 +353,20 @@ def series_dates(
     """The dates the rule gives (moves and cancellations not applied), in order: from the
     first on or after ``starts`` (or from about ``since``: some earlier dates may come too),
     stopping before ``before``, after ``limit`` dates, at ``until`` and after ``count``."""
-    rule = series.rule
     period = _first_period(series, since)
-    given = empty = 0
-    while empty < MAX_EMPTY_PERIODS:
-        try:
-            dates = [d for d in _period_dates(rule, series, period) if d >= series.starts]
-        except (ValueError, OverflowError):  # past the year 9999: no more dates
-            return
-        empty = 0 if dates else empty + 1
-        for day in dates:
-            if (before is not None and day >= before) or (series.until and day > series.until):
-                return
-            if (limit is not None and given >= limit) or (series.count and given >= series.count):
-                return
-            given += 1
-            yield day
-        period += rule.interval
+    days = (moment.date() for moment in _rrule(series, period, None))
+    if before is not None:
+        days = takewhile(lambda day: day < before, days)
+    return islice(days, limit)
 
 
+@lru_cache(maxsize=4096)
 def first_date(series: Series) -> date | None:
     """The series' first meeting (DTSTART, RFC 5545 §3.8.5.3: the first instance), or None
-    when the rule gives no date at all (30 February)."""
-    return next(series_dates(series, limit=1), None)
+    when the rule gives no date at all (30 February). Kept: the checker asks, then each
+    calendar's renderer."""
+    found = next(iter(_rrule(series, 0, _cycle_end(series))), None)
+    return found.date() if found else None
 
 
 @dataclass(frozen=True)
