@@ -1,7 +1,8 @@
-"""Outgoing HTTP of the hub: one aiohttp session, safe by default.
+"""Outgoing HTTP of the fan-out to subscribers: one aiohttp session, safe by default.
 
 aiohttp, chosen by measurement (bench part E): a bare loop of POSTs made about 1,700/s with
-requests, 2,400 with httpx and 9,600 with aiohttp at 32 in flight on this machine.
+requests, 2,400 with httpx and 9,600 with aiohttp at 32 in flight on this machine. Calls
+made one at a time (the pings to external hubs) go with requests, in ``oneoff``.
 
 Safety (the hub calls addresses strangers give it):
 - callbacks on loopback, private, link-local, multicast or reserved addresses are refused

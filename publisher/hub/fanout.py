@@ -21,6 +21,8 @@ from publisher.model.publication import Publication
 from publisher.store import deliveries, subscriptions
 
 PING_TYPE = "application/x-www-form-urlencoded"
+#: How a ping's key begins: the worker sends pings with requests, one at a time.
+PING = "ping:"
 
 
 def touched(
@@ -73,7 +75,7 @@ def queue_change(
             form = urlencode({"hub.mode": "publish", "hub.url": settings.base + pub.path})
             items.append(
                 deliveries.Outgoing(
-                    key=f"ping:{hub}:{pub.path}",
+                    key=f"{PING}{hub}:{pub.path}",
                     url=hub,
                     content_type=PING_TYPE,
                     body=form.encode(),

@@ -30,7 +30,8 @@ import aiohttp
 from multidict import CIMultiDict
 
 from publisher.config import Settings
-from publisher.hub import client
+from publisher.hub import client, oneoff
+from publisher.hub.fanout import PING
 from publisher.store import deliveries as queue
 from publisher.store import subscriptions
 from publisher.store.db import connect
@@ -186,16 +187,13 @@ class Worker:
         if d.secret:
             headers["X-Hub-Signature"] = signature(d.secret, body)
         try:
-            client.check_literal(d.url, self.settings.hub_allow_private_callbacks)
-            target = client.as_given(d.url)
-            async with http.post(target, data=body, headers=headers, allow_redirects=False) as r:
-                status = r.status
+            status = await self._post(http, d, body, headers)
             if 200 <= status < 300:
                 return queue.Outcome(d, ok=True)
             if status == 410 and d.subscription is not None:
                 return queue.Outcome(d, ok=False, error="410 Gone", gone=True)
             error = f"HTTP {status}"
-        except client.FAILURES as exc:
+        except (*client.FAILURES, *oneoff.FAILURES) as exc:
             error = client.describe(exc)
         except Exception as exc:  # e.g. a host aiohttp cannot encode: retrying cannot help
             error = client.describe(exc)
@@ -206,6 +204,29 @@ class Worker:
             log.warning("Gave up delivering %s to %s: %s", d.key, client.host_of(d.url), error)
             return queue.Outcome(d, ok=False, error=error)
         return queue.Outcome(d, ok=False, error=error, retry_at=now + self.backoff(d.attempts))
+
+    async def _post(
+        self, http: aiohttp.ClientSession, d: queue.Delivery, body: bytes, headers: CIMultiDict
+    ) -> int:
+        """The answer's status: a ping to an external hub with requests, in a thread (one
+        call, not one of many in flight), a delivery to a subscriber on the fan-out's
+        session."""
+        allow = self.settings.hub_allow_private_callbacks
+        if d.key.startswith(PING):
+            answer = await asyncio.to_thread(
+                oneoff.request,
+                "POST",
+                d.url,
+                timeout=self.settings.hub_timeout,
+                allow_private=allow,
+                body=body,
+                headers=list(headers.items()),
+            )
+            return answer.status
+        client.check_literal(d.url, allow)
+        target = client.as_given(d.url)
+        async with http.post(target, data=body, headers=headers, allow_redirects=False) as r:
+            return r.status
 
     # -- running ---------------------------------------------------------------------
 
