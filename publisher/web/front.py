@@ -89,7 +89,12 @@ class Front:
         body = b""
         if method not in BODILESS:
             length = scope.headers.get("content-length")
-            if length is not None and not (length.isdigit() and int(length) <= MAX_BODY):
+            if length is not None and not (
+                length.isascii()
+                and length.isdigit()
+                and len(length) <= 9  # int() stays cheap
+                and int(length) <= MAX_BODY
+            ):
                 # Refused unread: no "100 Continue" invites a client to send it.
                 proto.response_str(413, PLAIN, "The request is too large.\n")
                 return
