@@ -37,7 +37,7 @@ RULES = (
 
 def generate(folder: Path, groups: int, seed: int = 7) -> None:
     """A data folder of ``groups`` meeting groups over the bundled site's categories."""
-    from publisher.directory import schedule
+    from publisher.directory import schedule, schedule_words
     from publisher.model.directory import Rule, Series, TimeRange
 
     rng = random.Random(seed)
@@ -51,8 +51,8 @@ def generate(folder: Path, groups: int, seed: int = 7) -> None:
         hour = rng.randint(9, 19)
         starts = date(2026, 1, 1) + timedelta(days=rng.randint(0, 300))
         zone = "America/New_York" if rng.random() < 0.1 else "Europe/London"
-        freq, interval = schedule.parse_every(every)
-        weekdays, monthday, month = schedule.parse_on(on, freq)
+        freq, interval = schedule_words.parse_every(every)
+        weekdays, monthday, month = schedule_words.parse_on(on, freq)
         series = Series(
             "k",
             starts,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher.directory import schedule
+from publisher.directory import schedule_words
 from publisher.model.directory import (
     Contact,
     Group,
@@ -46,7 +46,7 @@ def _place(raw: dict[str, Any] | None) -> Place | None:
         **{
             **raw,
             "inferred": tuple(raw.get("inferred", ())),
-            "coordinates": schedule.parse_coordinates(coordinates) if coordinates else None,
+            "coordinates": schedule_words.parse_coordinates(coordinates) if coordinates else None,
         }
     )
 
@@ -65,7 +65,7 @@ def _meetings(raw: dict[str, Any]) -> Meetings:
     def key(prefix: str, day: str, given: str | None) -> str:
         if given:  # the volunteer's own name for it: the UID survives any edit
             return f"{prefix}.{given}"
-        text = f"{prefix}-{schedule.parse_date(day).isoformat()}"
+        text = f"{prefix}-{schedule_words.parse_date(day).isoformat()}"
         used[text] = used.get(text, 0) + 1
         return text if used[text] == 1 else f"{text}-{used[text]}"
 
@@ -76,11 +76,11 @@ def _meetings(raw: dict[str, Any]) -> Meetings:
         online=_online(raw.get("online")),
         how_to_join=raw.get("how_to_join"),
         series=tuple(
-            schedule.build_series(s, key("series", s["starts"], s.get("key")))
+            schedule_words.build_series(s, key("series", s["starts"], s.get("key")))
             for s in raw.get("series", [])
         ),
         one_off=tuple(
-            schedule.build_one_off(
+            schedule_words.build_one_off(
                 o,
                 key("meeting", o["date"], o.get("key")),
                 _place(o.get("place")),

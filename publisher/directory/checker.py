@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.directory import schedule
+from publisher.directory import schedule_words
 from publisher.directory.files import DataFile, Path_, cut, quote
 from publisher.directory.schema import GROUP, Spec
 from publisher.model.directory import FLAGS
@@ -216,7 +216,7 @@ class Checker:
         if kind in _SCHEDULE_KINDS:
             try:
                 _SCHEDULE_KINDS[kind](text)
-            except schedule.ScheduleError as exc:
+            except schedule_words.ScheduleError as exc:
                 self.report(path, exc.message, exc.hint)
                 return None
         return text
@@ -224,11 +224,11 @@ class Checker:
 
 def _publishable_zone(name: str) -> None:
     """A zone that exists and whose VTIMEZONE calendar apps will read right."""
-    schedule.zone(name)
+    schedule_words.zone(name)
     try:
         check_zone(name)
     except ZoneRuleError as exc:
-        raise schedule.ScheduleError(
+        raise schedule_words.ScheduleError(
             f"Calendars cannot describe the time zone {name!r}: {exc}.",
             "Use a neighbouring zone with the same clocks, or ask for help.",
         ) from None
@@ -236,11 +236,11 @@ def _publishable_zone(name: str) -> None:
 
 #: Kinds read by the schedule module: each raises ScheduleError with a message and a hint.
 _SCHEDULE_KINDS = {
-    "date": schedule.parse_date,
-    "times": schedule.parse_time_range,
+    "date": schedule_words.parse_date,
+    "times": schedule_words.parse_time_range,
     "zone": _publishable_zone,
-    "every": schedule.parse_every,
-    "coordinates": schedule.parse_coordinates,
+    "every": schedule_words.parse_every,
+    "coordinates": schedule_words.parse_coordinates,
 }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from publisher.directory import schedule
+from publisher.directory import schedule, schedule_words
 from publisher.directory.build import build_group
 from publisher.directory.checker import Checker, field_name
 from publisher.directory.files import SITE_FILE, Contents, DataFile, Path_, cut, parse, quote
@@ -202,8 +202,8 @@ def _check_rules(report: _Reporter, group: dict[str, Any]) -> bool:
         if "on" not in series:
             continue
         try:
-            schedule.parse_on(series["on"], schedule.parse_every(series["every"])[0])
-        except schedule.ScheduleError as exc:
+            schedule_words.parse_on(series["on"], schedule_words.parse_every(series["every"])[0])
+        except schedule_words.ScheduleError as exc:
             report(("meetings", "series", j, "on"), exc.message, exc.hint)
             ok = False
     return ok

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from markupsafe import escape
 
-from publisher.directory.schedule import day_words, describe_series
+from publisher.directory.schedule_words import day_words, describe_series
 from publisher.model.directory import FLAGS, Contact, Group, Meetings, Series
 from publisher.model.history import Change
 from publisher.render.common import Site

@@ -23,7 +23,8 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
-from publisher.directory.schedule import Occurrence, date_words, day_words, describe_series
+from publisher.directory.schedule import Occurrence
+from publisher.directory.schedule_words import date_words, day_words, describe_series
 from publisher.model.directory import FLAGS, Place
 from publisher.render.common import FORMAT_NAMES, FORMATS
 from publisher.urls import url

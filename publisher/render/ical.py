@@ -25,7 +25,8 @@ from functools import lru_cache
 from icalendar import vDatetime, vDuration, vGeo, vInt, vRecur, vText, vUri
 from icalendar.parser import Contentline
 
-from publisher.directory.schedule import Occurrence, day_words, first_date, zone
+from publisher.directory.schedule import Occurrence, first_date
+from publisher.directory.schedule_words import day_words, zone
 from publisher.model.directory import Group, OneOff, Online, Place, Series
 from publisher.model.events import State
 from publisher.render.vtimezone import vtimezone

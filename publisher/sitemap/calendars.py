@@ -17,7 +17,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from publisher import urls
 from publisher.calendars import Event
-from publisher.directory.schedule import Occurrence, date_words
+from publisher.directory.schedule import Occurrence
+from publisher.directory.schedule_words import date_words
 from publisher.model.directory import Group, OneOff, Series
 from publisher.model.events import State
 from publisher.model.publication import Kind
