@@ -820,39 +820,28 @@ def main(argv: list[str] | None = None) -> int:
     # A terminating signal unwinds through the finally blocks that stop servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.perf_counter()
-    outputs = []
     with tempfile.TemporaryDirectory(prefix="publisher-bench-") as name:
         tmp = Path(name)
         folders: dict[int, Path] = {}
         if "A" in parts:
-            text_a, folders = bench_publishing(sizes, args.edits, tmp)
-            outputs.append(text_a)
-            print(text_a + "\n", flush=True)
-        if "B" in parts:
+            text, folders = bench_publishing(sizes, args.edits, tmp)
+            print(text + "\n", flush=True)
+
+        def serving() -> str:
             ensure_tools()
-            text_b = bench_serving(args.duration, tmp)
-            outputs.append(text_b)
-            print(text_b + "\n", flush=True)
-        if "C" in parts:
-            text_c = bench_startup(tmp, folders)
-            outputs.append(text_c)
-            print(text_c + "\n", flush=True)
-        if "D" in parts:
-            text_d = bench_calendars(args.meeting_groups)
-            outputs.append(text_d)
-            print(text_d + "\n", flush=True)
-        if "E" in parts:
-            text_e = bench_hub(tuple(args.subscribers))
-            outputs.append(text_e)
-            print(text_e + "\n", flush=True)
-        if "F" in parts:
-            text_f = bench_slow_clients(args.hold)
-            outputs.append(text_f)
-            print(text_f + "\n", flush=True)
-        if "G" in parts:
-            text_g = bench_flood(tuple(args.flood_sizes))
-            outputs.append(text_g)
-            print(text_g + "\n", flush=True)
+            return bench_serving(args.duration, tmp)
+
+        later = {
+            "B": serving,
+            "C": lambda: bench_startup(tmp, folders),  # on A's folders, when A ran
+            "D": lambda: bench_calendars(args.meeting_groups),
+            "E": lambda: bench_hub(tuple(args.subscribers)),
+            "F": lambda: bench_slow_clients(args.hold),
+            "G": lambda: bench_flood(tuple(args.flood_sizes)),
+        }
+        for part, run in later.items():
+            if part in parts:
+                print(run() + "\n", flush=True)
     print(
         f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
         f"whole run {time.perf_counter() - began:.0f} s."
