@@ -14,50 +14,26 @@ import zipfile
 import requests
 
 from tests.conftest import ROOT
-from tests.test_serve import free_port, stop, wait_ready
+from tests.test_serve import free_port, launch, stop, wait_ready
+
+
+def pip(*args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "-q", *args], check=True, capture_output=True, timeout=300
+    )
 
 
 def test_pip_install_dot_serves_pages_styles_and_scripts(tmp_path):
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",  # with this virtualenv's setuptools: nothing downloaded
-            "-q",
-            "-w",
-            str(wheels),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    # With this virtualenv's setuptools (no build isolation): nothing is downloaded.
+    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT))
     (wheel,) = wheels.glob("publisher-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "publisher/templates/home.html" in names
     assert "publisher/templates/static/style.css" in names
     assert "publisher/templates/embed/v1.js" in names
     site = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "-q",
-            "--target",
-            str(site),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    pip("install", "--no-deps", "--target", str(site), str(wheel))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     port = free_port()
@@ -67,23 +43,7 @@ def test_pip_install_dot_serves_pages_styles_and_scripts(tmp_path):
         "PUBLISHER_DATABASE": str(tmp_path / "db.sqlite3"),
         "PUBLISHER_WATCH": "0",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "publisher.cli",
-            "serve",
-            "--data",
-            str(ROOT / "data"),
-            "--port",
-            str(port),
-        ],
-        cwd=elsewhere,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = launch(["--data", str(ROOT / "data"), "--port", str(port)], env, elsewhere)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process)
